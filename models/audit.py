@@ -1,0 +1,47 @@
+"""Writing audit events, always in the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from models.messaging import AuditEvent
+
+
+def actor_of(member=None, *, user: str | None = None) -> str:
+    """How an actor is written in the audit log: member:ID, user:EMAIL, or system."""
+    if member is not None:
+        return f"member:{member.id}"
+    if user:
+        return f"user:{user}"
+    return "system"
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    target: str,
+    source: str,
+    at: datetime,
+    before: dict | None = None,
+    after: dict | None = None,
+    member_id: int | None = None,
+    reason: str | None = None,
+) -> AuditEvent:
+    """Add one audit event to the session; it commits (or not) with the change it describes."""
+    event = AuditEvent(
+        at=at,
+        actor=actor[:80],
+        action=action,
+        target=target[:80],
+        source=source,
+        before=before,
+        after=after,
+        member_id=member_id,
+        reason=reason[:300] if reason else None,
+    )
+    session.add(event)
+    return event

@@ -1,0 +1,83 @@
+"""Cooperatives, their members and their products."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, UTCDateTime
+from models.enums import Language, MemberStatus, Role
+
+
+class Cooperative(Base):
+    """A solidarity cooperative; `code` is the short name shown in SMS."""
+
+    __tablename__ = "cooperative"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    commune: Mapped[str | None] = mapped_column(String(80))
+    region: Mapped[str | None] = mapped_column(String(80))
+    demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    members: Mapped[list[Member]] = relationship(back_populates="cooperative")
+
+
+def member_key(member_no: str) -> str:
+    """Matching key of a member number: upper case, leading zeros of the digits dropped (m12 = M0012)."""
+    value = member_no.strip().upper()
+    match = re.fullmatch(r"([A-Z]*)-?0*(\d+)", value)
+    if match:
+        return f"{match[1]}{int(match[2])}"
+    return value
+
+
+class Member(Base):
+    """A member; identity is (cooperative, member_no); one member per phone in this version."""
+
+    __tablename__ = "member"
+    __table_args__ = (
+        UniqueConstraint("cooperative_id", "member_key"),
+        Index("ix_member_cooperative_status", "cooperative_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cooperative_id: Mapped[int] = mapped_column(ForeignKey("cooperative.id"))
+    member_no: Mapped[str] = mapped_column(String(20))
+    member_key: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    role: Mapped[str] = mapped_column(String(12), default=Role.MEMBER)
+    language: Mapped[str] = mapped_column(String(2), default=Language.FR)
+    status: Mapped[str] = mapped_column(String(10), default=MemberStatus.ACTIVE)
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
+    wrong_pins: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    locked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    cooperative: Mapped[Cooperative] = relationship(back_populates="members")
+
+    @property
+    def can_record_money(self) -> bool:
+        """Treasurers and the president record repayments, deposits and withdrawals."""
+        return self.role in (Role.TREASURER, Role.PRESIDENT)
+
+
+class Product(Base):
+    """Something a cooperative produces, counted in whole units (kg, litre, sac, piece)."""
+
+    __tablename__ = "product"
+    __table_args__ = (UniqueConstraint("cooperative_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cooperative_id: Mapped[int] = mapped_column(ForeignKey("cooperative.id"))
+    name: Mapped[str] = mapped_column(String(60))
+    unit: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

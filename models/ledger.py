@@ -1,0 +1,379 @@
+"""Money operations: loans, repayments and their allocation, reversals, savings.
+
+Each function changes the session only; the caller commits once, with the receipts written to
+the outbox and the audit event in the same transaction. On PostgreSQL the rows a change depends
+on are locked first (SELECT … FOR UPDATE); on SQLite every transaction begins IMMEDIATE, which
+serialises writers (see models.database).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import audit, codes
+from models.cooperative import Member
+from models.enums import LoanStatus, SavingsKind, Source
+from models.errors import NotFound, Refused
+from models.ledger_tables import Instalment, Loan, Repayment, RepaymentLine, SavingsEntry
+from models.schedule import due_dates, first_due_date, instalment_amounts
+
+RECEIPT_PREFIX = {"repayment": "R", SavingsKind.DEPOSIT: "D", SavingsKind.WITHDRAWAL: "W"}
+
+
+def create_loan(
+    session: Session,
+    *,
+    member: Member,
+    reference: str,
+    principal: int,
+    interest: int,
+    disbursed_on: date,
+    installments: int,
+    frequency: str,
+    now: datetime,
+    first_due_on: date | None = None,
+    rounding: int = 5,
+    actor: str = "system",
+    source: str = Source.CLI,
+) -> Loan:
+    """Create a loan and its schedule."""
+    if principal <= 0:
+        raise Refused("principal", principal=principal)
+    if interest < 0:
+        raise Refused("interest", interest=interest)
+    first = first_due_date(disbursed_on, frequency, first_due_on)
+    loan = Loan(
+        member_id=member.id,
+        reference=reference,
+        principal=principal,
+        interest=interest,
+        disbursed_on=disbursed_on,
+        first_due_on=first,
+        frequency=frequency,
+        status=LoanStatus.ACTIVE,
+        created_at=now,
+    )
+    amounts = instalment_amounts(principal + interest, installments, rounding)
+    for number, (due_on, amount) in enumerate(zip(due_dates(first, installments, frequency), amounts), 1):
+        loan.instalments.append(Instalment(number=number, due_on=due_on, amount_due=amount, amount_paid=0))
+    session.add(loan)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="loan.create",
+        target=f"loan:{reference}",
+        source=source,
+        at=now,
+        member_id=member.id,
+        after={"principal": principal, "interest": interest, "installments": installments,
+               "frequency": frequency, "first_due_on": first.isoformat()},
+    )
+    return loan
+
+
+def _lock_loans(session: Session, stmt):
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt.execution_options(populate_existing=True)).all()
+
+
+def _unpaid_instalments(session: Session, loans: list[Loan]) -> list[Instalment]:
+    """Unpaid instalments of these loans, oldest due date first, ties by disbursement date."""
+    if not loans:
+        return []
+    order = {loan.id: (loan.disbursed_on, loan.id) for loan in loans}
+    rows = session.scalars(
+        select(Instalment)
+        .where(Instalment.loan_id.in_(order), Instalment.amount_paid < Instalment.amount_due)
+        .execution_options(populate_existing=True)
+    ).all()
+    return sorted(rows, key=lambda i: (i.due_on, order[i.loan_id], i.number))
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """The result of a payment: the repayment row and the outstanding left afterwards."""
+
+    repayment: Repayment
+    outstanding_after: int
+
+
+def record_repayment(
+    session: Session,
+    *,
+    member: Member,
+    amount: int,
+    paid_on: date,
+    now: datetime,
+    source: str,
+    recorded_by: Member | None = None,
+    loan: Loan | None = None,
+    external_id: str | None = None,
+    declaration_id: int | None = None,
+    actor: str | None = None,
+) -> Allocation:
+    """Post a repayment, filling unpaid instalments oldest due date first (or one loan's only)."""
+    if amount <= 0:
+        raise Refused("amount", amount=amount)
+    stmt = select(Loan).where(Loan.member_id == member.id, Loan.status == LoanStatus.ACTIVE)
+    if loan is not None:
+        stmt = stmt.where(Loan.id == loan.id)
+    loans = _lock_loans(session, stmt.order_by(Loan.id))
+    if not loans:
+        raise Refused("no_active_loan")
+    instalments = _unpaid_instalments(session, list(loans))
+    outstanding = sum(i.unpaid for i in instalments)
+    if amount > outstanding:
+        raise Refused("too_much", remaining=outstanding)
+
+    left = amount
+    per_loan: dict[int, int] = {}
+    for inst in instalments:
+        if left == 0:
+            break
+        take = min(left, inst.unpaid)
+        inst.amount_paid += take
+        per_loan[inst.loan_id] = per_loan.get(inst.loan_id, 0) + take
+        left -= take
+
+    repayment = Repayment(
+        member_id=member.id,
+        loan_id=loan.id if loan is not None else None,
+        amount=amount,
+        paid_on=paid_on,
+        recorded_at=now,
+        recorded_by_id=recorded_by.id if recorded_by is not None else None,
+        source=source,
+        external_id=external_id,
+        declaration_id=declaration_id,
+    )
+    repayment.lines = [RepaymentLine(loan_id=loan_id, amount=part) for loan_id, part in per_loan.items()]
+    session.add(repayment)
+    session.flush()
+    repayment.receipt = codes.encode(RECEIPT_PREFIX["repayment"], repayment.id)
+    _close_repaid(session, [lo for lo in loans if lo.id in per_loan], now)
+    audit.record(
+        session,
+        actor=actor or audit.actor_of(recorded_by),
+        action="repayment.record",
+        target=f"receipt:{repayment.receipt}",
+        source=source,
+        at=now,
+        member_id=member.id,
+        after={"amount": amount, "paid_on": paid_on.isoformat(),
+               "loans": {str(k): v for k, v in per_loan.items()}, "outstanding": outstanding - amount},
+    )
+    return Allocation(repayment, outstanding - amount)
+
+
+def _close_repaid(session: Session, loans, now: datetime) -> None:
+    for loan in loans:
+        unpaid = session.scalar(
+            select(func.count()).select_from(Instalment)
+            .where(Instalment.loan_id == loan.id, Instalment.amount_paid < Instalment.amount_due)
+        )
+        if unpaid == 0 and loan.status == LoanStatus.ACTIVE:
+            loan.status = LoanStatus.REPAID
+            loan.closed_at = now
+        elif unpaid and loan.status == LoanStatus.REPAID:
+            loan.status = LoanStatus.ACTIVE
+            loan.closed_at = None
+
+
+def respread(session: Session, loan: Loan) -> None:
+    """Recompute amount_paid of a loan's instalments from its non-reversed repayment lines."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(RepaymentLine.amount), 0))
+        .join(Repayment, Repayment.id == RepaymentLine.repayment_id)
+        .where(RepaymentLine.loan_id == loan.id, Repayment.reversed_at.is_(None))
+    )
+    instalments = session.scalars(
+        select(Instalment).where(Instalment.loan_id == loan.id).order_by(Instalment.number)
+        .execution_options(populate_existing=True)
+    ).all()
+    for inst in instalments:
+        inst.amount_paid = min(inst.amount_due, total)
+        total -= inst.amount_paid
+
+
+def reverse_repayment(
+    session: Session,
+    repayment: Repayment,
+    *,
+    now: datetime,
+    by: str,
+    reason: str,
+    source: str,
+) -> list[Loan]:
+    """Mark a repayment reversed and recompute the instalments of every loan it touched."""
+    if repayment.reversed_at is not None:
+        raise Refused("already_reversed", receipt=repayment.receipt)
+    loan_ids = [line.loan_id for line in repayment.lines]
+    loans = _lock_loans(session, select(Loan).where(Loan.id.in_(loan_ids)).order_by(Loan.id))
+    before = {"amount": repayment.amount, "paid_on": repayment.paid_on.isoformat()}
+    repayment.reversed_at = now
+    repayment.reversed_by = by[:80]
+    repayment.reverse_reason = reason[:200]
+    session.flush()
+    for loan in loans:
+        respread(session, loan)
+    session.flush()
+    _close_repaid(session, [lo for lo in loans if lo.status != LoanStatus.WRITTEN_OFF], now)
+    audit.record(
+        session,
+        actor=by,
+        action="repayment.reverse",
+        target=f"receipt:{repayment.receipt}",
+        source=source,
+        at=now,
+        member_id=repayment.member_id,
+        before=before,
+        after={"reversed": True},
+        reason=reason,
+    )
+    return list(loans)
+
+
+def find_repayment(session: Session, receipt: str) -> Repayment:
+    """The repayment with this receipt code; NotFound otherwise."""
+    repayment = session.scalar(select(Repayment).where(Repayment.receipt == codes.normalise(receipt)))
+    if repayment is None:
+        raise NotFound(receipt)
+    return repayment
+
+
+def savings_balance(session: Session, member_id: int) -> int:
+    """The member's savings: the sum of the ledger."""
+    return session.scalar(
+        select(func.coalesce(func.sum(SavingsEntry.amount), 0)).where(SavingsEntry.member_id == member_id)
+    )
+
+
+def _lock_member(session: Session, member: Member) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Member.id).where(Member.id == member.id).with_for_update())
+
+
+def post_savings(
+    session: Session,
+    *,
+    member: Member,
+    kind: SavingsKind,
+    amount: int,
+    entry_on: date,
+    now: datetime,
+    source: str,
+    recorded_by: Member | None = None,
+    external_id: str | None = None,
+    actor: str | None = None,
+    note: str | None = None,
+) -> tuple[SavingsEntry, int]:
+    """Post an opening, deposit or withdrawal (amount > 0); return the entry and the new balance."""
+    if amount <= 0:
+        raise Refused("amount", amount=amount)
+    _lock_member(session, member)
+    balance = savings_balance(session, member.id)
+    signed = -amount if kind == SavingsKind.WITHDRAWAL else amount
+    if balance + signed < 0:
+        raise Refused("insufficient_savings", balance=balance)
+    entry = SavingsEntry(
+        member_id=member.id,
+        kind=kind,
+        amount=signed,
+        entry_on=entry_on,
+        created_at=now,
+        recorded_by_id=recorded_by.id if recorded_by is not None else None,
+        source=source,
+        external_id=external_id,
+        note=note,
+    )
+    session.add(entry)
+    session.flush()
+    if kind in RECEIPT_PREFIX:
+        entry.receipt = codes.encode(RECEIPT_PREFIX[kind], entry.id)
+    audit.record(
+        session,
+        actor=actor or audit.actor_of(recorded_by),
+        action=f"savings.{kind}",
+        target=f"receipt:{entry.receipt}" if entry.receipt else f"member:{member.id}",
+        source=source,
+        at=now,
+        member_id=member.id,
+        before={"balance": balance},
+        after={"balance": balance + signed, "amount": signed},
+    )
+    return entry, balance + signed
+
+
+def reverse_savings(
+    session: Session, entry: SavingsEntry, *, now: datetime, by: str, reason: str, source: str
+) -> tuple[SavingsEntry, int]:
+    """Cancel a deposit or withdrawal with a reversal entry; never below a zero balance."""
+    if entry.kind not in (SavingsKind.DEPOSIT, SavingsKind.WITHDRAWAL):
+        raise Refused("not_reversible", receipt=entry.receipt)
+    member = session.get(Member, entry.member_id)
+    _lock_member(session, member)
+    if session.scalar(select(SavingsEntry.id).where(SavingsEntry.reverses_id == entry.id)):
+        raise Refused("already_reversed", receipt=entry.receipt)
+    balance = savings_balance(session, entry.member_id)
+    if balance - entry.amount < 0:
+        raise Refused("insufficient_savings", balance=balance)
+    reversal = SavingsEntry(
+        member_id=entry.member_id,
+        kind=SavingsKind.REVERSAL,
+        amount=-entry.amount,
+        entry_on=now.date(),
+        created_at=now,
+        source=source,
+        reverses_id=entry.id,
+        note=reason[:200],
+    )
+    session.add(reversal)
+    audit.record(
+        session,
+        actor=by,
+        action="savings.reverse",
+        target=f"receipt:{entry.receipt}",
+        source=source,
+        at=now,
+        member_id=entry.member_id,
+        before={"balance": balance},
+        after={"balance": balance - entry.amount},
+        reason=reason,
+    )
+    session.flush()
+    return reversal, balance - entry.amount
+
+
+def find_savings_entry(session: Session, receipt: str) -> SavingsEntry:
+    """The deposit or withdrawal with this receipt code; NotFound otherwise."""
+    entry = session.scalar(select(SavingsEntry).where(SavingsEntry.receipt == codes.normalise(receipt)))
+    if entry is None:
+        raise NotFound(receipt)
+    return entry
+
+
+def write_off(session: Session, loan: Loan, *, now: datetime, actor: str, reason: str, source: str) -> None:
+    """Write a loan off: no more reminders, shown apart in reports."""
+    if loan.status != LoanStatus.ACTIVE:
+        raise Refused("not_active", status=loan.status)
+    outstanding = sum(i.unpaid for i in loan.instalments)
+    loan.status = LoanStatus.WRITTEN_OFF
+    loan.closed_at = now
+    audit.record(
+        session,
+        actor=actor,
+        action="loan.write_off",
+        target=f"loan:{loan.reference}",
+        source=source,
+        at=now,
+        member_id=loan.member_id,
+        before={"status": LoanStatus.ACTIVE, "outstanding": outstanding},
+        after={"status": LoanStatus.WRITTEN_OFF},
+        reason=reason,
+    )

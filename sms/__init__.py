@@ -1,0 +1,1 @@
+"""Sending and receiving SMS: gateways, the outbox, inbound commands, reminders and jobs."""
