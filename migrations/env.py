@@ -22,8 +22,9 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = make_engine(context.config.get_main_option("sqlalchemy.url") or _configured_url(),
-                         poolclass=pool.NullPool)
+    engine = make_engine(
+        context.config.get_main_option("sqlalchemy.url") or _configured_url(), poolclass=pool.NullPool
+    )
     with engine.connect() as conn:
         _run(conn)
 

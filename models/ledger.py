@@ -58,7 +58,9 @@ def create_loan(
         created_at=now,
     )
     amounts = instalment_amounts(principal + interest, installments, rounding)
-    for number, (due_on, amount) in enumerate(zip(due_dates(first, installments, frequency), amounts), 1):
+    for number, (due_on, amount) in enumerate(
+        zip(due_dates(first, installments, frequency), amounts, strict=True), 1
+    ):
         loan.instalments.append(Instalment(number=number, due_on=due_on, amount_due=amount, amount_paid=0))
     session.add(loan)
     session.flush()
@@ -70,8 +72,13 @@ def create_loan(
         source=source,
         at=now,
         member_id=member.id,
-        after={"principal": principal, "interest": interest, "installments": installments,
-               "frequency": frequency, "first_due_on": first.isoformat()},
+        after={
+            "principal": principal,
+            "interest": interest,
+            "installments": installments,
+            "frequency": frequency,
+            "first_due_on": first.isoformat(),
+        },
     )
     return loan
 
@@ -165,8 +172,12 @@ def record_repayment(
         source=source,
         at=now,
         member_id=member.id,
-        after={"amount": amount, "paid_on": paid_on.isoformat(),
-               "loans": {str(k): v for k, v in per_loan.items()}, "outstanding": outstanding - amount},
+        after={
+            "amount": amount,
+            "paid_on": paid_on.isoformat(),
+            "loans": {str(k): v for k, v in per_loan.items()},
+            "outstanding": outstanding - amount,
+        },
     )
     return Allocation(repayment, outstanding - amount)
 
@@ -174,7 +185,8 @@ def record_repayment(
 def _close_repaid(session: Session, loans, now: datetime) -> None:
     for loan in loans:
         unpaid = session.scalar(
-            select(func.count()).select_from(Instalment)
+            select(func.count())
+            .select_from(Instalment)
             .where(Instalment.loan_id == loan.id, Instalment.amount_paid < Instalment.amount_due)
         )
         if unpaid == 0 and loan.status == LoanStatus.ACTIVE:
@@ -193,7 +205,9 @@ def respread(session: Session, loan: Loan) -> None:
         .where(RepaymentLine.loan_id == loan.id, Repayment.reversed_at.is_(None))
     )
     instalments = session.scalars(
-        select(Instalment).where(Instalment.loan_id == loan.id).order_by(Instalment.number)
+        select(Instalment)
+        .where(Instalment.loan_id == loan.id)
+        .order_by(Instalment.number)
         .execution_options(populate_existing=True)
     ).all()
     for inst in instalments:

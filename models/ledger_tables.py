@@ -56,9 +56,7 @@ class Loan(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    instalments: Mapped[list[Instalment]] = relationship(
-        back_populates="loan", order_by="Instalment.number"
-    )
+    instalments: Mapped[list[Instalment]] = relationship(back_populates="loan", order_by="Instalment.number")
 
     @property
     def total_due(self) -> int:

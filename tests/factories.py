@@ -16,8 +16,14 @@ _seq = {"phone": 0}
 
 def coop(session: Session, name: str = "GIE Ndiambour", code: str = "NDB", **kw) -> Cooperative:
     """A cooperative."""
-    c = Cooperative(name=name, code=code, created_at=DEFAULT_NOW, commune=kw.pop("commune", "Louga"),
-                    region=kw.pop("region", "Louga"), **kw)
+    c = Cooperative(
+        name=name,
+        code=code,
+        created_at=DEFAULT_NOW,
+        commune=kw.pop("commune", "Louga"),
+        region=kw.pop("region", "Louga"),
+        **kw,
+    )
     session.add(c)
     session.flush()
     return c
@@ -53,8 +59,15 @@ def member(
     session.add(m)
     session.flush()
     if savings:
-        post_savings(session, member=m, kind=SavingsKind.OPENING, amount=savings,
-                     entry_on=DEFAULT_NOW.date(), now=DEFAULT_NOW, source=Source.IMPORT)
+        post_savings(
+            session,
+            member=m,
+            kind=SavingsKind.OPENING,
+            amount=savings,
+            entry_on=DEFAULT_NOW.date(),
+            now=DEFAULT_NOW,
+            source=Source.IMPORT,
+        )
     return m
 
 

@@ -50,16 +50,18 @@ def test_production_refuses_to_start_without_its_secrets():
 
 def test_production_starts_with_everything_set():
     """A complete production environment loads."""
-    cfg = load_config({
-        "APP_ENV": "production",
-        "WEBHOOK_TOKEN": "t0k",
-        "DATABASE_URL": "postgresql://u@db/mbolo",
-        "REDIS_URL": "redis://cache:6379/0",
-        "PIN_SECRET": "s3cret-pepper",
-        "SECRET_KEY": "flask-secret",
-        "QUIET_HOURS": "21-7",
-        "USSD_SERVICE_CODES": "*384*123#, *384*124#",
-    })
+    cfg = load_config(
+        {
+            "APP_ENV": "production",
+            "WEBHOOK_TOKEN": "t0k",
+            "DATABASE_URL": "postgresql://u@db/mbolo",
+            "REDIS_URL": "redis://cache:6379/0",
+            "PIN_SECRET": "s3cret-pepper",
+            "SECRET_KEY": "flask-secret",
+            "QUIET_HOURS": "21-7",
+            "USSD_SERVICE_CODES": "*384*123#, *384*124#",
+        }
+    )
     assert cfg.is_production
     assert cfg.QUIET_HOURS == (21, 7)
     assert cfg.USSD_SERVICE_CODES == ("*384*123#", "*384*124#")
