@@ -1,0 +1,93 @@
+"""GSM-7: what a basic phone shows and what an SMS segment holds (shared by USSD and SMS).
+
+Texts are folded to the GSM 03.38 default alphabet so a screen never turns into "?" boxes and
+an SMS never falls into UCS-2 (70 characters a segment instead of 160).
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+
+BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+EXTENSION = set("^{}\\[~]|€\f")  # two septets each (escape + character)
+
+# Characters people type or paste that GSM-7 lacks, and what a reader expects in their place.
+_SPECIAL = {
+    "ç": "c",
+    "ê": "e",
+    "ë": "e",
+    "â": "a",
+    "î": "i",
+    "ï": "i",
+    "ô": "o",
+    "û": "u",
+    "ŋ": "ng",
+    "Ŋ": "NG",
+    "œ": "oe",
+    "Œ": "OE",
+    "ó": "o",
+    "á": "a",
+    "í": "i",
+    "ú": "u",
+    "’": "'",
+    "‘": "'",
+    "‚": ",",
+    "“": '"',
+    "”": '"',
+    "«": '"',
+    "»": '"',
+    "„": '"',
+    "–": "-",
+    "—": "-",
+    "‑": "-",
+    "…": "...",
+    "•": "-",
+    "·": ".",
+    "\u00a0": " ",
+    "\u202f": " ",
+    "\u2009": " ",
+    "\u2007": " ",
+    "\t": " ",
+}
+
+
+def fold_char(ch: str) -> str:
+    """One character in GSM-7: itself, a known replacement, its base letter, or '?'."""
+    if ch in BASIC or ch in EXTENSION:
+        return ch
+    if ch in _SPECIAL:
+        return _SPECIAL[ch]
+    base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+    if base and all(c in BASIC or c in EXTENSION for c in base):
+        return base
+    return "?"
+
+
+def fold(text: str) -> str:
+    """The text with every character GSM-7 lacks replaced by its nearest readable form."""
+    if all(ch in BASIC for ch in text):
+        return text
+    return "".join(fold_char(ch) for ch in text)
+
+
+def is_gsm7(text: str) -> bool:
+    """True when every character is in the GSM-7 alphabet (basic or extension)."""
+    return all(ch in BASIC or ch in EXTENSION for ch in text)
+
+
+def septets(text: str) -> int:
+    """Length in GSM-7 septets (extension characters count twice)."""
+    return sum(2 if ch in EXTENSION else 1 for ch in text)
+
+
+def segments(text: str) -> int:
+    """Number of SMS segments: 160/153 septets in GSM-7, 70/67 characters in UCS-2."""
+    if is_gsm7(text):
+        n = septets(text)
+        return 1 if n <= 160 else math.ceil(n / 153)
+    n = len(text.encode("utf-16-le")) // 2
+    return 1 if n <= 70 else math.ceil(n / 67)
