@@ -20,7 +20,7 @@ def alembic_config(connection=None) -> AlembicConfig:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Bring the database behind `engine` to `revision`."""
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), revision)

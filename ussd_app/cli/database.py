@@ -10,7 +10,7 @@ db = AppGroup("db", help="Database schema.")
 
 
 @db.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="heads", show_default=True)
 def upgrade_command(revision: str) -> None:
     """Apply migrations up to REVISION."""
     from models.migrate import upgrade
