@@ -199,10 +199,12 @@ def _close_repaid(session: Session, loans, now: datetime) -> None:
 
 def respread(session: Session, loan: Loan) -> None:
     """Recompute amount_paid of a loan's instalments from its non-reversed repayment lines."""
-    total = session.scalar(
-        select(func.coalesce(func.sum(RepaymentLine.amount), 0))
-        .join(Repayment, Repayment.id == RepaymentLine.repayment_id)
-        .where(RepaymentLine.loan_id == loan.id, Repayment.reversed_at.is_(None))
+    total = int(
+        session.scalar(
+            select(func.coalesce(func.sum(RepaymentLine.amount), 0))
+            .join(Repayment, Repayment.id == RepaymentLine.repayment_id)
+            .where(RepaymentLine.loan_id == loan.id, Repayment.reversed_at.is_(None))
+        )
     )
     instalments = session.scalars(
         select(Instalment)
@@ -263,8 +265,11 @@ def find_repayment(session: Session, receipt: str) -> Repayment:
 
 def savings_balance(session: Session, member_id: int) -> int:
     """The member's savings: the sum of the ledger."""
-    return session.scalar(
-        select(func.coalesce(func.sum(SavingsEntry.amount), 0)).where(SavingsEntry.member_id == member_id)
+    # SUM over BIGINT is NUMERIC on PostgreSQL: cast back to int so money stays integer XOF.
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(SavingsEntry.amount), 0)).where(SavingsEntry.member_id == member_id)
+        )
     )
 
 
