@@ -18,6 +18,17 @@ class ProductionReport(Base):
     __table_args__ = (
         Index("ix_production_report_member_week", "member_id", "product_id", "iso_year", "iso_week"),
         Index("ix_production_report_week", "iso_year", "iso_week"),
+        # One current report per member, product and week; a later one supersedes (issue 4).
+        Index(
+            "uq_production_report_current",
+            "member_id",
+            "product_id",
+            "iso_year",
+            "iso_week",
+            unique=True,
+            postgresql_where=text("superseded_at IS NULL"),
+            sqlite_where=text("superseded_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,518 @@
+"""Production reports: ISO weeks in Africa/Dakar, saving a report, and the coordinators' figures.
+
+A week runs Monday to Sunday on the Dakar calendar and belongs to the month of its Thursday, so a
+week is counted in exactly one month (ISO 8601's own rule for the year). A second report for the
+same member, product and week supersedes the first: the first is kept with `superseded_at` set,
+and every figure reads current (non-superseded) reports only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from models import audit, codes
+from models.activity import ProductionReport
+from models.clock import DAKAR
+from models.cooperative import Cooperative, Member, Product
+from models.database import is_postgres
+from models.enums import MemberStatus, Source
+from models.errors import NotFound, Refused
+
+REFERENCE_PREFIX = "P"
+# One member's production of one product in one week. 100 000 is beyond any member of a
+# solidarity cooperative (100 t of groundnuts, 100 000 litres of milk in a week) yet leaves
+# room for the largest counts in pieces (eggs, seedlings); anything above is a typing slip.
+MAX_QUANTITY = 100_000
+
+
+# --- weeks and periods -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class Week:
+    """An ISO week (Monday–Sunday)."""
+
+    year: int
+    number: int
+
+    @classmethod
+    def of(cls, day: date) -> Week:
+        """The ISO week holding `day`."""
+        iso = day.isocalendar()
+        return cls(iso.year, iso.week)
+
+    @classmethod
+    def parse(cls, key: str) -> Week:
+        """A week from its key `2026-W49`; ValueError if it is not a real ISO week."""
+        year, _, number = key.partition("-W")
+        week = cls(int(year), int(number))
+        week.monday  # noqa: B018 — date.fromisocalendar validates the week number
+        return week
+
+    @property
+    def key(self) -> str:
+        """`2026-W49`: stable, sortable, used in session context and CSV."""
+        return f"{self.year}-W{self.number:02d}"
+
+    @property
+    def monday(self) -> date:
+        """First day of the week."""
+        return date.fromisocalendar(self.year, self.number, 1)
+
+    @property
+    def sunday(self) -> date:
+        """Last day of the week."""
+        return self.monday + timedelta(days=6)
+
+    @property
+    def thursday(self) -> date:
+        """The day that decides the week's year and month."""
+        return self.monday + timedelta(days=3)
+
+    @property
+    def month(self) -> tuple[int, int]:
+        """(year, month) the week belongs to: the month of its Thursday."""
+        return self.thursday.year, self.thursday.month
+
+    def previous(self) -> Week:
+        """The week before."""
+        return Week.of(self.monday - timedelta(days=7))
+
+    def next(self) -> Week:
+        """The week after."""
+        return Week.of(self.monday + timedelta(days=7))
+
+
+def local_today(now: datetime, tz: ZoneInfo = DAKAR) -> date:
+    """The calendar day of `now` where the members live."""
+    return now.astimezone(tz).date()
+
+
+def reportable_weeks(today: date) -> tuple[Week, Week]:
+    """The weeks a member may report for: this week (the default) and last week."""
+    this = Week.of(today)
+    return this, this.previous()
+
+
+def weeks_of_month(year: int, month: int) -> tuple[Week, ...]:
+    """The weeks whose Thursday falls in the month (four or five)."""
+    first = date(year, month, 1)
+    thursday = first + timedelta(days=(3 - first.weekday()) % 7)
+    weeks = []
+    while thursday.month == month:
+        weeks.append(Week.of(thursday))
+        thursday += timedelta(days=7)
+    return tuple(weeks)
+
+
+def previous_month(year: int, month: int) -> tuple[int, int]:
+    """(year, month) of the month before."""
+    return (year - 1, 12) if month == 1 else (year, month - 1)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A month of weeks, possibly cut at today (`to_date`)."""
+
+    year: int
+    month: int
+    weeks: tuple[Week, ...]
+    to_date: bool = False
+
+    @property
+    def label(self) -> str:
+        """`2026-11`."""
+        return f"{self.year}-{self.month:02d}"
+
+    @property
+    def first_day(self) -> date | None:
+        """Monday of the first week (None for a period with no week yet)."""
+        return self.weeks[0].monday if self.weeks else None
+
+    @property
+    def last_day(self) -> date | None:
+        """Sunday of the last week."""
+        return self.weeks[-1].sunday if self.weeks else None
+
+
+class PeriodError(ValueError):
+    """A month that is malformed or has not started."""
+
+
+def parse_month(text: str) -> tuple[int, int]:
+    """`YYYY-MM` → (year, month); PeriodError otherwise."""
+    try:
+        year_text, month_text = text.strip().split("-")
+        if len(year_text) != 4 or not 1 <= len(month_text) <= 2:
+            raise ValueError
+        year, month = int(year_text), int(month_text)
+        date(year, month, 1)
+    except ValueError:
+        raise PeriodError(f"bad month {text!r}: expected YYYY-MM, e.g. 2026-11") from None
+    return year, month
+
+
+def month_period(year: int, month: int, today: date) -> Period:
+    """The month's weeks that have begun by `today`; `to_date` when some week of it is not over."""
+    weeks = weeks_of_month(year, month)
+    if weeks[0].monday > today:
+        raise PeriodError(f"month {year}-{month:02d} has not started yet (today is {today.isoformat()})")
+    begun = tuple(w for w in weeks if w.monday <= today)
+    return Period(year, month, begun, to_date=weeks[-1].sunday >= today)
+
+
+def comparison_period(period: Period) -> Period:
+    """What a period is compared with: the previous month; for a month to date, its first as many weeks.
+
+    Comparing three weeks of this month with five of last month would show a fall that is only
+    the calendar; the same number of weeks at the start of the previous month is a fair match.
+    """
+    year, month = previous_month(period.year, period.month)
+    weeks = weeks_of_month(year, month)
+    if period.to_date:
+        weeks = weeks[: len(period.weeks)]
+    return Period(year, month, weeks, to_date=period.to_date)
+
+
+def current_period(today: date) -> Period:
+    """The default period of the reports: the current calendar month to date."""
+    return month_period(today.year, today.month, today)
+
+
+def _in_weeks(weeks: Iterable[Week]):
+    """SQL condition: the report's (iso_year, iso_week) is one of `weeks`."""
+    by_year: dict[int, list[int]] = {}
+    for week in weeks:
+        by_year.setdefault(week.year, []).append(week.number)
+    if not by_year:
+        return ProductionReport.id.is_(None)  # an empty period matches nothing
+    return or_(
+        *(
+            and_(ProductionReport.iso_year == year, ProductionReport.iso_week.in_(numbers))
+            for year, numbers in by_year.items()
+        )
+    )
+
+
+# --- saving a report ---------------------------------------------------------------------------
+
+
+def products_of(session: Session, cooperative_id: int) -> list[Product]:
+    """The cooperative's products, in name order (the USSD list order)."""
+    return list(
+        session.scalars(
+            select(Product).where(Product.cooperative_id == cooperative_id).order_by(Product.name, Product.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class SavedReport:
+    """The outcome of a save: the report, whether this call created it, and what it superseded."""
+
+    report: ProductionReport
+    created: bool
+    superseded: ProductionReport | None = None
+
+
+def check_quantity(quantity: int) -> None:
+    """Refuse a quantity outside 1..MAX_QUANTITY."""
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise Refused("quantity", quantity=quantity, maximum=MAX_QUANTITY)
+
+
+def save_report(
+    session: Session,
+    *,
+    member: Member,
+    product: Product,
+    quantity: int,
+    week: Week,
+    now: datetime,
+    idempotency_key: str | None,
+    source: str = Source.USSD,
+    tz: ZoneInfo = DAKAR,
+) -> SavedReport:
+    """Record a member's quantity for a week, superseding their earlier report; idempotent by key.
+
+    The same `idempotency_key` again returns the report it saved, changing nothing. The member's
+    row is locked first (PostgreSQL; SQLite transactions are serialised already) so two reports
+    racing for the same week supersede one another in order instead of both staying current.
+    """
+    check_quantity(quantity)
+    if product.cooperative_id != member.cooperative_id:
+        raise Refused("product", product=product.id)
+    if week.monday > local_today(now, tz):
+        raise Refused("week", week=week.key)
+    if is_postgres(session):
+        session.execute(select(Member.id).where(Member.id == member.id).with_for_update())
+    if idempotency_key is not None:
+        done = session.scalar(
+            select(ProductionReport).where(ProductionReport.idempotency_key == idempotency_key)
+        )
+        if done is not None:
+            return SavedReport(done, created=False)
+    earlier = session.scalar(
+        select(ProductionReport).where(
+            ProductionReport.member_id == member.id,
+            ProductionReport.product_id == product.id,
+            ProductionReport.iso_year == week.year,
+            ProductionReport.iso_week == week.number,
+            ProductionReport.superseded_at.is_(None),
+        )
+    )
+    if earlier is not None:
+        earlier.superseded_at = now
+        # The partial unique index allows one current report per week: retire the old one first.
+        session.flush()
+    report = ProductionReport(
+        member_id=member.id,
+        product_id=product.id,
+        quantity=quantity,
+        iso_year=week.year,
+        iso_week=week.number,
+        reported_at=now,
+        source=str(source),
+        idempotency_key=idempotency_key,
+    )
+    session.add(report)
+    session.flush()
+    report.reference = codes.encode(REFERENCE_PREFIX, report.id)
+    audit.record(
+        session,
+        actor=audit.actor_of(member),
+        action="production.report",
+        target=f"production:{report.reference}",
+        source=str(source),
+        at=now,
+        member_id=member.id,
+        before={"reference": earlier.reference, "quantity": earlier.quantity} if earlier else None,
+        after={
+            "product": product.name,
+            "unit": product.unit,
+            "quantity": quantity,
+            "week": week.key,
+        },
+    )
+    return SavedReport(report, created=True, superseded=earlier)
+
+
+# --- figures for coordinators ------------------------------------------------------------------
+
+
+class Grouping(StrEnum):
+    """How the totals are broken down (always per product and unit as well)."""
+
+    PRODUCT = "product"
+    MEMBER = "member"
+    COMMUNE = "commune"
+
+
+@dataclass
+class TotalRow:
+    """One line of the report: a group, a product and unit, this period and the one before."""
+
+    group: tuple[str, ...]
+    product: str
+    unit: str
+    quantity: int = 0
+    reporters: int = 0
+    previous: int = 0
+    previous_reporters: int = 0
+
+    @property
+    def change(self) -> int:
+        """Quantity difference against the previous period."""
+        return self.quantity - self.previous
+
+    @property
+    def change_percent(self) -> float | None:
+        """Relative change in percent; None when there is nothing to compare with."""
+        if not self.previous:
+            return None
+        return 100.0 * (self.quantity - self.previous) / self.previous
+
+
+@dataclass
+class ProductionSummary:
+    """Totals over a period, with the comparison period and the reporting members."""
+
+    period: Period
+    compared_with: Period
+    grouping: Grouping
+    group_columns: tuple[str, ...]
+    rows: list[TotalRow] = field(default_factory=list)
+    reporters: int = 0
+    previous_reporters: int = 0
+    active_members: int = 0
+
+
+GROUP_COLUMNS = {
+    Grouping.PRODUCT: (),
+    Grouping.MEMBER: ("cooperative", "member_no", "member"),
+    Grouping.COMMUNE: ("commune",),
+}
+
+
+def find_cooperative(session: Session, name: str) -> Cooperative:
+    """The cooperative named `name` (exact, else case-insensitive, else by code); NotFound otherwise."""
+    coop = session.scalar(select(Cooperative).where(Cooperative.name == name))
+    if coop is None:
+        coop = session.scalar(
+            select(Cooperative).where(
+                or_(
+                    func.lower(Cooperative.name) == name.strip().lower(),
+                    func.upper(Cooperative.code) == name.strip().upper(),
+                )
+            )
+        )
+    if coop is None:
+        raise NotFound(f"no cooperative named {name!r}")
+    return coop
+
+
+def _group_exprs(grouping: Grouping) -> list:
+    if grouping is Grouping.MEMBER:
+        return [Cooperative.name, Member.member_no, Member.name]
+    if grouping is Grouping.COMMUNE:
+        return [func.coalesce(Cooperative.commune, "")]
+    return []
+
+
+def _totals(
+    session: Session, weeks: Sequence[Week], grouping: Grouping, cooperative_id: int | None
+) -> dict[tuple, tuple[int, int]]:
+    """(group…, product, unit) → (quantity, distinct reporting members), current reports only."""
+    groups = _group_exprs(grouping)
+    stmt = (
+        select(
+            *groups,
+            Product.name,
+            Product.unit,
+            func.sum(ProductionReport.quantity),
+            func.count(func.distinct(ProductionReport.member_id)),
+        )
+        .join(Product, Product.id == ProductionReport.product_id)
+        .join(Member, Member.id == ProductionReport.member_id)
+        .join(Cooperative, Cooperative.id == Member.cooperative_id)
+        .where(ProductionReport.superseded_at.is_(None), _in_weeks(weeks))
+        .group_by(*groups, Product.name, Product.unit)
+    )
+    if cooperative_id is not None:
+        stmt = stmt.where(Member.cooperative_id == cooperative_id)
+    return {tuple(row[:-2]): (int(row[-2]), int(row[-1])) for row in session.execute(stmt)}
+
+
+def _reporters(session: Session, weeks: Sequence[Week], cooperative_id: int | None) -> int:
+    stmt = (
+        select(func.count(func.distinct(ProductionReport.member_id)))
+        .join(Member, Member.id == ProductionReport.member_id)
+        .where(ProductionReport.superseded_at.is_(None), _in_weeks(weeks))
+    )
+    if cooperative_id is not None:
+        stmt = stmt.where(Member.cooperative_id == cooperative_id)
+    return int(session.scalar(stmt) or 0)
+
+
+def summarise(
+    session: Session,
+    period: Period,
+    *,
+    grouping: Grouping = Grouping.PRODUCT,
+    cooperative: Cooperative | None = None,
+) -> ProductionSummary:
+    """Totals per product and unit (and per member or commune) over current reports, with the change."""
+    compared = comparison_period(period)
+    coop_id = cooperative.id if cooperative is not None else None
+    now_totals = _totals(session, period.weeks, grouping, coop_id)
+    before_totals = _totals(session, compared.weeks, grouping, coop_id)
+    width = len(GROUP_COLUMNS[grouping])
+    rows = []
+    for key in sorted(set(now_totals) | set(before_totals), key=lambda k: tuple(str(v).lower() for v in k)):
+        quantity, reporters = now_totals.get(key, (0, 0))
+        previous, previous_reporters = before_totals.get(key, (0, 0))
+        rows.append(
+            TotalRow(
+                group=tuple(str(v) for v in key[:width]),
+                product=key[width],
+                unit=key[width + 1],
+                quantity=quantity,
+                reporters=reporters,
+                previous=previous,
+                previous_reporters=previous_reporters,
+            )
+        )
+    active = select(func.count(Member.id)).where(Member.status == MemberStatus.ACTIVE)
+    if coop_id is not None:
+        active = active.where(Member.cooperative_id == coop_id)
+    return ProductionSummary(
+        period=period,
+        compared_with=compared,
+        grouping=grouping,
+        group_columns=GROUP_COLUMNS[grouping],
+        rows=rows,
+        reporters=_reporters(session, period.weeks, coop_id),
+        previous_reporters=_reporters(session, compared.weeks, coop_id),
+        active_members=int(session.scalar(active) or 0),
+    )
+
+
+@dataclass(frozen=True)
+class MissingMember:
+    """An active member with no current report in the period, for a coordinator to call."""
+
+    cooperative: str
+    member_no: str
+    name: str
+    phone: str | None
+    last_reported_at: datetime | None
+
+
+def missing_members(
+    session: Session, period: Period, *, cooperative: Cooperative | None = None
+) -> list[MissingMember]:
+    """Active members of cooperatives that have products who reported nothing in the period.
+
+    Members of a cooperative without products cannot report at all; they are left out here and
+    `cooperatives_without_products` names their cooperatives instead.
+    """
+    reported = exists().where(
+        ProductionReport.member_id == Member.id,
+        ProductionReport.superseded_at.is_(None),
+        _in_weeks(period.weeks),
+    )
+    has_products = exists().where(Product.cooperative_id == Member.cooperative_id)
+    last = (
+        select(func.max(ProductionReport.reported_at))
+        .where(ProductionReport.member_id == Member.id)
+        .correlate(Member)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(Cooperative.name, Member.member_no, Member.name, Member.phone, last)
+        .join(Cooperative, Cooperative.id == Member.cooperative_id)
+        .where(Member.status == MemberStatus.ACTIVE, has_products, ~reported)
+        .order_by(Cooperative.name, Member.member_key, Member.id)
+    )
+    if cooperative is not None:
+        stmt = stmt.where(Member.cooperative_id == cooperative.id)
+    return [MissingMember(*row) for row in session.execute(stmt)]
+
+
+def cooperatives_without_products(session: Session, *, cooperative: Cooperative | None = None) -> list[str]:
+    """Names of the cooperatives (all, or the one given) that have no product to report on."""
+    stmt = (
+        select(Cooperative.name)
+        .where(~exists().where(Product.cooperative_id == Cooperative.id))
+        .order_by(Cooperative.name)
+    )
+    if cooperative is not None:
+        stmt = stmt.where(Cooperative.id == cooperative.id)
+    return list(session.scalars(stmt))

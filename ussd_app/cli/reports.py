@@ -1,0 +1,206 @@
+"""`report production`: the coordinators' production figures, as a terminal table or CSV."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Sequence
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from models import Cooperative
+from models.errors import NotFound
+from models.production import (
+    Grouping,
+    MissingMember,
+    Period,
+    PeriodError,
+    ProductionSummary,
+    cooperatives_without_products,
+    current_period,
+    find_cooperative,
+    missing_members,
+    month_period,
+    parse_month,
+    summarise,
+)
+
+report = AppGroup("report", help="Figures for coordinators.")
+
+
+@report.command("production")
+@click.option("--coop", "coop_name", metavar="NAME", help="One cooperative (name or code); default: all.")
+@click.option(
+    "--month", metavar="YYYY-MM", help="Weeks whose Thursday falls in this month; default: this month."
+)
+@click.option(
+    "--by",
+    "grouping",
+    type=click.Choice([g.value for g in Grouping]),
+    default=Grouping.PRODUCT.value,
+    show_default=True,
+    help="Break the totals down per member or commune (always per product and unit).",
+)
+@click.option("--csv", "as_csv", is_flag=True, help="CSV on stdout, for a spreadsheet.")
+@click.option("--missing", is_flag=True, help="List the active members who have not reported in the period.")
+def production_command(
+    coop_name: str | None, month: str | None, grouping: str, as_csv: bool, missing: bool
+) -> None:
+    """Production totals per product and unit over current reports, with the change on the period before."""
+    from ussd_app import runtime
+
+    rt = runtime()
+    today = rt.clock.today()
+    with rt.sessions() as session:
+        cooperative = None
+        if coop_name:
+            try:
+                cooperative = find_cooperative(session, coop_name)
+            except NotFound:
+                known = list(session.scalars(select(Cooperative.name).order_by(Cooperative.name).limit(11)))
+                hint = ", ".join(known[:10]) + (", …" if len(known) > 10 else "") if known else "none yet"
+                raise click.ClickException(f"no cooperative named {coop_name!r} (known: {hint})") from None
+        try:
+            period = month_period(*parse_month(month), today) if month else current_period(today)
+        except PeriodError as exc:
+            raise click.ClickException(str(exc)) from None
+        scope = cooperative.name if cooperative is not None else "all cooperatives"
+        if missing:
+            rows = missing_members(session, period, cooperative=cooperative)
+            idle = cooperatives_without_products(session, cooperative=cooperative)
+            _print_missing(rows, period, scope, as_csv, rt.clock.tz)
+        else:
+            summary = summarise(session, period, grouping=Grouping(grouping), cooperative=cooperative)
+            idle = cooperatives_without_products(session, cooperative=cooperative)
+            _print_summary(summary, scope, as_csv)
+    if idle:
+        # stderr, so that a CSV on stdout stays clean for the spreadsheet.
+        click.echo(f"note: no products yet (nothing to report) in: {', '.join(idle)}", err=True)
+
+
+def describe(period: Period) -> str:
+    """`2026-11 (02/11/2026-29/11/2026, weeks 45-48)`, `to date` when the month is not over."""
+    if not period.weeks:
+        return f"{period.label} (no week begun yet)"
+    first, last = period.weeks[0], period.weeks[-1]
+    numbers = f"week {first.number}" if first == last else f"weeks {first.number}-{last.number}"
+    days = f"{period.first_day:%d/%m/%Y}-{period.last_day:%d/%m/%Y}"
+    return f"{period.label}{' to date' if period.to_date else ''} ({days}, {numbers})"
+
+
+def _number(value: int) -> str:
+    return f"{value:,}".replace(",", " ")
+
+
+def _change(quantity: int, previous: int) -> str:
+    if not previous:
+        return "new" if quantity else "-"
+    percent = 100.0 * (quantity - previous) / previous
+    return f"{quantity - previous:+,}".replace(",", " ") + f" ({percent:+.1f}%)"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
+    """Columns padded to their widest cell; the columns in `right` (numbers) aligned right."""
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(cells)
+        ).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(headers), rule, *(line(r) for r in rows)])
+
+
+def _print_summary(summary: ProductionSummary, scope: str, as_csv: bool) -> None:
+    group = list(summary.group_columns)
+    if as_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(
+            [
+                "period",
+                *group,
+                "product",
+                "unit",
+                "quantity",
+                "reporting_members",
+                "previous_period",
+                "previous_quantity",
+                "change",
+                "change_percent",
+            ]
+        )
+        for row in summary.rows:
+            percent = row.change_percent
+            writer.writerow(
+                [
+                    summary.period.label,
+                    *row.group,
+                    row.product,
+                    row.unit,
+                    row.quantity,
+                    row.reporters,
+                    summary.compared_with.label,
+                    row.previous,
+                    row.change,
+                    "" if percent is None else f"{percent:.1f}",
+                ]
+            )
+        return
+    click.echo(f"Production, {scope}: {describe(summary.period)}")
+    click.echo(f"compared with {describe(summary.compared_with)}")
+    click.echo("")
+    if not summary.rows:
+        click.echo("No production reported in either period.")
+    else:
+        headers = [*group, "product", "unit", "quantity", "members", "previous", "change"]
+        n = len(group)
+        cells = [
+            [
+                *row.group,
+                row.product,
+                row.unit,
+                _number(row.quantity),
+                str(row.reporters),
+                _number(row.previous),
+                _change(row.quantity, row.previous),
+            ]
+            for row in summary.rows
+        ]
+        click.echo(table(headers, cells, right={n + 2, n + 3, n + 4, n + 5}))
+    click.echo("")
+    click.echo(
+        f"Reporting members: {summary.reporters} of {summary.active_members} active"
+        f" (previous period: {summary.previous_reporters})"
+    )
+
+
+def _print_missing(rows: list[MissingMember], period: Period, scope: str, as_csv: bool, tz) -> None:
+    def last(member: MissingMember) -> str:
+        if member.last_reported_at is None:
+            return ""
+        return member.last_reported_at.astimezone(tz).date().isoformat()
+
+    if as_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["period", "cooperative", "member_no", "name", "phone", "last_report"])
+        for m in rows:
+            writer.writerow([period.label, m.cooperative, m.member_no, m.name, m.phone or "", last(m)])
+        return
+    click.echo(f"Members who have not reported, {scope}: {describe(period)}")
+    click.echo("")
+    if not rows:
+        click.echo("Every active member has reported.")
+        return
+    cells = [[m.cooperative, m.member_no, m.name, m.phone or "", last(m) or "never"] for m in rows]
+    click.echo(table(["cooperative", "member_no", "name", "phone", "last report"], cells, right=set()))
+    click.echo("")
+    click.echo(f"{len(rows)} member(s) to follow up")
+
+
+def register(app: Flask) -> None:
+    """Add the `report` group."""
+    app.cli.add_command(report)
