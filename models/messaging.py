@@ -42,6 +42,7 @@ class OutboundSms(Base):
         ),
         Index("ix_outbound_sms_to_created", "to", "created_at"),
         Index("ix_outbound_sms_coop_created", "cooperative_id", "created_at"),
+        Index("ix_outbound_sms_coop_claimed", "cooperative_id", "claimed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -64,6 +65,8 @@ class OutboundSms(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # First time a sender took the row (the day's budget counts rows by it).
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import weakref
+from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy import Insert, event
 from sqlalchemy.orm import Session
 
 from i18n.gsm7 import fold, segments
@@ -48,3 +52,72 @@ def queue_sms(
     )
     session.add(row)
     return row
+
+
+# --- sending after commit -------------------------------------------------------------------
+#
+# Choice: a SQLAlchemy event on every Session, not an explicit call in each webhook. When a
+# session that added OutboundSms rows commits, the notifier installed for its engine enqueues one
+# RQ job (`sms.jobs.send_outbox`) — after the commit, so a worker never looks for rows that are
+# not visible yet, and never for a rolled-back transaction. `queue_sms` callers need nothing more.
+# The web app installs the notifier (ussd_app.sms_webhooks.init_app), so do the CLI commands,
+# which run under the app; a process without one (a bare script) relies on the 10-minute tick
+# or `sms send-pending`. Rows written with a set-based `insert(OutboundSms)` are noticed too;
+# raw SQL text is not: call `mark_outbox_changed(session)` after it.
+# A caller that wants the enqueue inside its own Redis pipeline (the USSD hop's one pipeline) sets
+# `session.info[KICK_MANUALLY] = True` and calls `sms.jobs.enqueue_send(runtime, pipeline=pipe)`.
+
+_log = logging.getLogger("mbolo.sms")
+_PENDING = "mbolo.outbox.pending"
+KICK_MANUALLY = "mbolo.outbox.kick_manually"
+_notifiers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def mark_outbox_changed(session: Session) -> None:
+    """Ask for a send job after this session's next commit (for rows written with raw SQL)."""
+    session.info[_PENDING] = True
+
+
+def install_notifier(runtime, notify: Callable[[], None] | None = None) -> None:
+    """After each commit that wrote outbox rows on `runtime`'s engine, enqueue a send job."""
+    if notify is None:
+        from sms.jobs import enqueue_send
+
+        def notify() -> None:
+            enqueue_send(runtime)
+
+    _notifiers[runtime.engine] = notify
+
+
+def uninstall_notifier(runtime) -> None:
+    """Stop notifying for this runtime's engine (tests, benchmarks)."""
+    _notifiers.pop(runtime.engine, None)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_new_rows(session: Session, _context) -> None:
+    if _PENDING not in session.info and any(isinstance(obj, OutboundSms) for obj in session.new):
+        session.info[_PENDING] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_bulk_insert(state) -> None:
+    statement = state.statement
+    if isinstance(statement, Insert) and getattr(statement.table, "name", None) == OutboundSms.__tablename__:
+        state.session.info[_PENDING] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _kick_after_commit(session: Session) -> None:
+    if not session.info.pop(_PENDING, False) or session.info.get(KICK_MANUALLY):
+        return
+    bind = session.get_bind()
+    engine = getattr(bind, "engine", bind)
+    notify = _notifiers.get(engine)
+    if notify is not None:
+        notify()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_on_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)

@@ -1,0 +1,138 @@
+"""Delivery reports (DESIGN §8): gateway status → outbox status, only ever forward.
+
+`Success` → delivered; `Sent`, `Submitted`, `Buffered` → sent; `Rejected`, `Failed`, `Expired` →
+failed with the failureReason. Unknown values are logged and change nothing. A report whose
+message id is not known yet (the sender has not committed the gateway's answer) is kept as an
+EarlyDeliveryReport for an hour and applied when the id appears. Duplicates are harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from models.enums import SmsStatus
+from models.messaging import EarlyDeliveryReport, OutboundSms
+from models.phones import mask
+
+log = logging.getLogger("mbolo.sms")
+
+EARLY_REPORT_TTL = timedelta(hours=1)
+
+REPORTED = {
+    "Success": SmsStatus.DELIVERED,
+    "Sent": SmsStatus.SENT,
+    "Submitted": SmsStatus.SENT,
+    "Buffered": SmsStatus.SENT,
+    "Rejected": SmsStatus.FAILED,
+    "Failed": SmsStatus.FAILED,
+    "Expired": SmsStatus.FAILED,
+}
+
+# The statuses a report may move a row out of, per target: never backwards, never out of a final state.
+MAY_BECOME = {
+    SmsStatus.SENT: (SmsStatus.SENDING, SmsStatus.UNKNOWN),
+    SmsStatus.DELIVERED: (SmsStatus.SENDING, SmsStatus.UNKNOWN, SmsStatus.SENT),
+    SmsStatus.FAILED: (SmsStatus.SENDING, SmsStatus.UNKNOWN, SmsStatus.SENT),
+}
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """One report as the gateway posts it."""
+
+    message_id: str
+    status: str
+    phone: str | None = None
+    failure_reason: str | None = None
+
+    @classmethod
+    def parse(cls, form) -> DeliveryReport:
+        """Read `id, status, phoneNumber, failureReason`; ValueError when id or status is missing."""
+        message_id = (form.get("id") or "").strip()
+        status = (form.get("status") or "").strip()
+        if not message_id or not status or len(message_id) > 100:
+            raise ValueError("delivery report without id or status")
+        return cls(
+            message_id=message_id,
+            status=status,
+            phone=(form.get("phoneNumber") or "").strip() or None,
+            failure_reason=(form.get("failureReason") or "").strip()[:200] or None,
+        )
+
+
+def _apply(session: Session, message_id: str, target: SmsStatus, reason: str | None, now: datetime) -> int:
+    values: dict = {"status": target, "updated_at": now}
+    if target == SmsStatus.DELIVERED:
+        values["delivered_at"] = now
+    if target == SmsStatus.FAILED:
+        values["failure_reason"] = reason or "failed"
+    if target in (SmsStatus.SENT, SmsStatus.DELIVERED):
+        values["lease_until"] = None
+    result = session.execute(
+        update(OutboundSms)
+        .where(OutboundSms.gateway_message_id == message_id, OutboundSms.status.in_(MAY_BECOME[target]))
+        .values(**values)
+    )
+    return result.rowcount
+
+
+def record_report(session: Session, report: DeliveryReport, now: datetime) -> str:
+    """Apply one report (the caller commits); returns applied, unchanged, early or ignored."""
+    target = REPORTED.get(report.status)
+    if target is None:
+        log.warning("delivery report with unknown status", extra={"status": report.status[:40]})
+        return "ignored"
+    known = session.scalar(select(OutboundSms.id).where(OutboundSms.gateway_message_id == report.message_id))
+    if known is None:
+        session.add(
+            EarlyDeliveryReport(
+                gateway_message_id=report.message_id,
+                status=report.status,
+                failure_reason=report.failure_reason,
+                received_at=now,
+            )
+        )
+        log.info("delivery report kept early", extra={"message_id": report.message_id})
+        return "early"
+    changed = _apply(session, report.message_id, target, report.failure_reason, now)
+    log.info(
+        "delivery report",
+        extra={
+            "message_id": report.message_id,
+            "status": report.status,
+            "to": mask(report.phone),
+            "changed": bool(changed),
+        },
+    )
+    return "applied" if changed else "unchanged"
+
+
+def apply_early_reports(session: Session, message_ids: list[str] | None, now: datetime) -> int:
+    """Apply kept reports whose message id now exists (all of them when `message_ids` is None)."""
+    stmt = select(EarlyDeliveryReport).join(
+        OutboundSms, OutboundSms.gateway_message_id == EarlyDeliveryReport.gateway_message_id
+    )
+    if message_ids is not None:
+        if not message_ids:
+            return 0
+        stmt = stmt.where(EarlyDeliveryReport.gateway_message_id.in_(message_ids))
+    reports = session.scalars(stmt.order_by(EarlyDeliveryReport.id)).unique().all()
+    for report in reports:
+        target = REPORTED.get(report.status)
+        if target is not None:
+            _apply(session, report.gateway_message_id, target, report.failure_reason, now)
+        session.delete(report)
+    return len(reports)
+
+
+def expire_early_reports(session: Session, now: datetime) -> int:
+    """Drop kept reports older than an hour (their message never appeared)."""
+    result = session.execute(
+        delete(EarlyDeliveryReport).where(EarlyDeliveryReport.received_at < now - EARLY_REPORT_TTL)
+    )
+    return result.rowcount

@@ -1,0 +1,245 @@
+"""Incoming SMS: stored first (unique on the gateway id), then handled in a second transaction.
+
+Handling: STOP/ARRET and START are handled here (opt-out flag, confirmation reply, audit event);
+every other message goes to `sms.commands.handle(session, inbound, sender, now, runtime)` when
+that module exists (the treasurer commands), else the sender gets the help text. The handler only
+stages changes in `session`; this module commits them together with the row's `handled` status,
+so a retried message never posts twice. If handling raises, the transaction is rolled back and the
+row is marked `failed` with the error; `retry_unhandled` (run by the tick) tries it again.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from i18n.catalog import N_, translate
+from models.audit import actor_of, record
+from models.cooperative import Member
+from models.enums import InboundStatus, Source
+from models.messaging import InboundSms
+from models.phones import mask, try_normalise
+from sms.replies import queue_reply
+
+log = logging.getLogger("mbolo.sms")
+
+MAX_ATTEMPTS = 5
+# A row still `received` this long after arriving was being handled by a process that died.
+STUCK_AFTER = timedelta(minutes=5)
+
+OPT_OUT = frozenset({"STOP", "ARRET"})
+OPT_IN = frozenset({"START"})
+
+STOP_CONFIRMED = N_(
+    "Vous ne recevrez plus de rappels ni d'annonces. Les recus continuent. Envoyez START pour les reprendre."
+)
+START_CONFIRMED = N_("Vous recevrez de nouveau les rappels et les annonces. Envoyez STOP pour les arreter.")
+HELP_TEXT = N_("Mbolo: envoyez STOP pour ne plus recevoir rappels et annonces, START pour les reprendre.")
+
+
+class MalformedInbound(ValueError):
+    """The gateway's form lacks what an incoming SMS needs (id, from)."""
+
+
+@dataclass(frozen=True)
+class InboundForm:
+    """The fields of an incoming SMS as the gateway posts them (DESIGN §2)."""
+
+    gateway_id: str
+    from_phone: str
+    to: str | None
+    text: str
+    link_id: str | None
+    network_code: str | None
+
+    @classmethod
+    def parse(cls, form, region: str = "SN") -> InboundForm:
+        """Read the form; raise MalformedInbound when `id` or `from` is missing or unusable."""
+        gateway_id = (form.get("id") or "").strip()
+        raw_from = (form.get("from") or "").strip()
+        if not gateway_id or len(gateway_id) > 100:
+            raise MalformedInbound("missing or oversized id")
+        if not raw_from:
+            raise MalformedInbound("missing from")
+        phone = try_normalise(raw_from, region)
+        if phone is None:
+            # Short codes and odd senders are kept as written, if they fit the column.
+            if len(raw_from) > 20:
+                raise MalformedInbound("unusable from")
+            phone = raw_from
+        return cls(
+            gateway_id=gateway_id,
+            from_phone=phone,
+            to=(form.get("to") or "").strip()[:20] or None,
+            text=form.get("text") or "",
+            link_id=(form.get("linkId") or "").strip()[:100] or None,
+            network_code=(form.get("networkCode") or "").strip()[:10] or None,
+        )
+
+
+def keyword(text: str) -> str:
+    """The first word, upper-cased with accents folded (`Arrêt.` → `ARRET`)."""
+    words = text.strip().split()
+    if not words:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", words[0])
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return "".join(ch for ch in plain if ch.isalnum()).upper()
+
+
+def store(session: Session, form: InboundForm, now: datetime) -> tuple[InboundSms, bool]:
+    """Insert and commit the row; (row, True) when new, (existing row, False) on a redelivery."""
+    row = InboundSms(
+        gateway_id=form.gateway_id,
+        from_phone=form.from_phone,
+        to=form.to,
+        text=form.text,
+        link_id=form.link_id,
+        network_code=form.network_code,
+        received_at=now,
+        status=InboundStatus.RECEIVED,
+        attempts=0,
+    )
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        existing = session.scalar(select(InboundSms).where(InboundSms.gateway_id == form.gateway_id))
+        if existing is None:  # the unique violation came from something else: let the boundary answer
+            raise
+        return existing, False
+    return row, True
+
+
+def find_sender(session: Session, phone: str) -> Member | None:
+    """The member who holds this phone (one member per phone in this version)."""
+    return session.scalar(select(Member).where(Member.phone == phone))
+
+
+def _commands_handler():
+    """`sms.commands.handle` when the treasurer commands are installed, else None."""
+    try:
+        module = importlib.import_module("sms.commands")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("sms.commands",):
+            raise
+        return None
+    return getattr(module, "handle", None)
+
+
+def set_opt_out(session: Session, member: Member, opted_out: bool, now: datetime) -> bool:
+    """Set the member's opt-out flag with an audit event; False when it already had that value."""
+    if member.opted_out == opted_out:
+        return False
+    before = {"opted_out": member.opted_out}
+    member.opted_out = opted_out
+    member.updated_at = now
+    record(
+        session,
+        actor=actor_of(member),
+        action="sms.opt_out" if opted_out else "sms.opt_in",
+        target=f"member:{member.id}",
+        source=Source.SMS,
+        at=now,
+        before=before,
+        after={"opted_out": opted_out},
+        member_id=member.id,
+    )
+    return True
+
+
+def _answer(session: Session, runtime, inbound: InboundSms, sender: Member | None, msgid: str, now) -> None:
+    language = sender.language if sender else "fr"
+    queue_reply(
+        session,
+        to=inbound.from_phone,
+        text=translate(language, msgid),
+        language=language,
+        now=now,
+        config=runtime.config,
+        member=sender,
+    )
+
+
+def dispatch(session: Session, runtime, inbound: InboundSms, now: datetime) -> str:
+    """Stage what the message asks for; returns what it was handled as (for the log line)."""
+    sender = find_sender(session, inbound.from_phone)
+    word = keyword(inbound.text)
+    if word in OPT_OUT or word in OPT_IN:
+        opted_out = word in OPT_OUT
+        if sender is not None:
+            set_opt_out(session, sender, opted_out, now)
+        _answer(session, runtime, inbound, sender, STOP_CONFIRMED if opted_out else START_CONFIRMED, now)
+        return "stop" if opted_out else "start"
+    handler = _commands_handler()
+    if handler is not None:
+        handler(session, inbound, sender, now, runtime)
+        return "command"
+    _answer(session, runtime, inbound, sender, HELP_TEXT, now)
+    return "help"
+
+
+def handle(runtime, inbound_id: int, now: datetime) -> str:
+    """Handle one stored message in its own transaction; marks it handled, or failed with the error."""
+    with runtime.sessions() as session:
+        inbound = session.get(InboundSms, inbound_id)
+        if inbound is None or inbound.status == InboundStatus.HANDLED:
+            return "done"
+        try:
+            outcome = dispatch(session, runtime, inbound, now)
+            inbound.status = InboundStatus.HANDLED
+            inbound.handled_at = now
+            inbound.error = None
+            inbound.attempts = (inbound.attempts or 0) + 1
+            session.commit()
+        except Exception as exc:  # boundary: any handler failure marks the row failed
+            session.rollback()
+            _mark_failed(runtime, inbound_id, exc)
+            log.exception("inbound failed", extra={"inbound_id": inbound_id})
+            return "failed"
+    log.info(
+        "inbound handled",
+        extra={"inbound_id": inbound_id, "from": mask(inbound.from_phone), "as": outcome},
+    )
+    return outcome
+
+
+def _mark_failed(runtime, inbound_id: int, exc: Exception) -> None:
+    with runtime.sessions() as session:
+        session.execute(
+            update(InboundSms)
+            .where(InboundSms.id == inbound_id, InboundSms.status != InboundStatus.HANDLED)
+            .values(
+                status=InboundStatus.FAILED,
+                error=f"{type(exc).__name__}: {exc}"[:300],
+                attempts=InboundSms.attempts + 1,
+            )
+        )
+        session.commit()
+
+
+def retry_unhandled(runtime, now: datetime) -> int:
+    """Tick task: handle again failed rows (up to MAX_ATTEMPTS) and rows stuck in `received`."""
+    with runtime.sessions() as session:
+        ids = session.scalars(
+            select(InboundSms.id)
+            .where(
+                InboundSms.attempts < MAX_ATTEMPTS,
+                or_(
+                    InboundSms.status == InboundStatus.FAILED,
+                    (InboundSms.status == InboundStatus.RECEIVED)
+                    & (InboundSms.received_at < now - STUCK_AFTER),
+                ),
+            )
+            .order_by(InboundSms.id)
+            .limit(500)
+        ).all()
+    return sum(1 for inbound_id in ids if handle(runtime, inbound_id, now) not in ("failed", "done"))

@@ -1,0 +1,64 @@
+"""RQ jobs and how they are enqueued. Jobs run without a Flask app: they build a Runtime from config.
+
+The worker (`flask --app wsgi worker`) runs an RQ SimpleWorker on QUEUE: jobs run in the worker
+process itself, so the database pool and the gateway's keep-alive connections last across jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import redis
+from rq import Queue
+
+from config import load_config
+from sms.runtime import Runtime
+
+log = logging.getLogger("mbolo.sms")
+
+QUEUE = "mbolo"
+SEND_JOB = "sms.jobs.send_outbox"
+TICK_JOB = "sms.jobs.run_tick"
+
+_runtime: tuple[int, Runtime] | None = None
+
+
+def job_runtime() -> Runtime:
+    """This process's runtime, built once from the environment (rebuilt after a fork)."""
+    global _runtime
+    if _runtime is None or _runtime[0] != os.getpid():
+        _runtime = (os.getpid(), Runtime.from_config(load_config()))
+    return _runtime[1]
+
+
+def queue(connection: redis.Redis) -> Queue:
+    """The queue every SMS job goes through."""
+    return Queue(QUEUE, connection=connection)
+
+
+def enqueue_send(runtime: Runtime, pipeline=None) -> None:
+    """Ask a worker to send what is due; a Redis failure is logged (the tick sweeps what is missed)."""
+    try:
+        queue(runtime.redis).enqueue(SEND_JOB, result_ttl=0, failure_ttl=86400, pipeline=pipeline)
+    except redis.RedisError as exc:
+        log.warning("send job not enqueued", extra={"error": type(exc).__name__})
+
+
+def enqueue_tick(connection: redis.Redis) -> None:
+    """Ask a worker to run the 10-minute tick."""
+    queue(connection).enqueue(TICK_JOB, result_ttl=0, failure_ttl=86400, job_timeout=600)
+
+
+def send_outbox() -> dict:
+    """Job: send everything due in the outbox now."""
+    from sms.sender import send_due
+
+    return send_due(job_runtime()).as_dict()
+
+
+def run_tick() -> dict:
+    """Job: run the periodic tasks once."""
+    from sms.tick import run_tick as tick
+
+    return tick(job_runtime())

@@ -1,0 +1,169 @@
+"""The last look before a row leaves the outbox (DESIGN §8, §9): cancel, hold, or send.
+
+Checked in the claim transaction, right before sending, for reminders and broadcasts only
+(receipts, replies and notices always go):
+- a reminder whose covered instalments (ReminderSent.outbound_sms_id = row) are all paid → cancelled (paid);
+- the member opted out → cancelled (opted_out);
+- quiet hours (QUIET_HOURS, Africa/Dakar): before the sending window opens → held until it opens;
+  still unsent when it closes → cancelled (expired), never carried over. A reminder's window is the
+  day of its send_after (it was planned for that day); a broadcast's is the first window at or
+  after its send_after (an announcement written at 21:00 goes at 08:00);
+- the cooperative's spend today (SMS_DAILY_BUDGET, XOF, 0 = none) would be exceeded → cancelled (budget).
+  Spend counts every row of the cooperative claimed today (receipts too) that went or may have gone out.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import Session
+
+from config import Config
+from models.cooperative import Member
+from models.enums import CancelReason, SmsKind, SmsStatus
+from models.ledger_tables import Instalment
+from models.messaging import OutboundSms, ReminderSent
+from sms.replies import local_midnight
+
+SEND = "send"
+HOLD = "hold"
+CANCEL = "cancel"
+
+# Rows that count against the day's budget: they went out, or may have.
+SPENT = (SmsStatus.SENDING, SmsStatus.SENT, SmsStatus.DELIVERED, SmsStatus.UNKNOWN)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What to do with one row now."""
+
+    action: str
+    reason: CancelReason | None = None
+    until: datetime | None = None
+
+
+GO = Verdict(SEND)
+
+
+def is_bulk(kind: str) -> bool:
+    """Reminders and broadcasts: the kinds that quiet hours, opt-out and the budget hold."""
+    return kind in (SmsKind.REMINDER, SmsKind.BROADCAST)
+
+
+def _is_quiet(hour: int, quiet: tuple[int, int]) -> bool:
+    start, end = quiet
+    if start > end:  # spans midnight, e.g. 20-8
+        return hour >= start or hour < end
+    return start <= hour < end
+
+
+def _at_hour(local: datetime, hour: int) -> datetime:
+    return local.replace(hour=hour, minute=0, second=0, microsecond=0)
+
+
+def sending_window(kind: str, send_after: datetime, config: Config) -> tuple[datetime, datetime]:
+    """(opens, closes) of the window in which a reminder or broadcast may go, as aware datetimes."""
+    start, end = config.QUIET_HOURS
+    local = send_after.astimezone(config.tz)
+    if _is_quiet(local.hour, config.QUIET_HOURS):
+        opens = _at_hour(local, end)
+        if opens <= local:
+            opens = _at_hour(local + timedelta(days=1), end)
+    else:
+        opens = local
+    if kind == SmsKind.REMINDER:
+        # Planned for a day: it closes when quiet hours begin that day (an early-morning reminder
+        # opens at the end of the night, a late-evening one is already closed).
+        closes = _at_hour(local, start)
+        if start < end and closes <= local:
+            closes = _at_hour(local + timedelta(days=1), start)
+    else:
+        closes = _at_hour(opens, start)
+        if closes <= opens:
+            closes = _at_hour(opens + timedelta(days=1), start)
+    return opens, closes
+
+
+def _paid_reminders(session: Session, ids: list[int]) -> set[int]:
+    if not ids:
+        return set()
+    rows = session.execute(
+        select(
+            ReminderSent.outbound_sms_id,
+            func.count(Instalment.id),
+            func.sum(case((Instalment.amount_paid >= Instalment.amount_due, 1), else_=0)),
+        )
+        .join(Instalment, Instalment.id == ReminderSent.instalment_id)
+        .where(ReminderSent.outbound_sms_id.in_(ids))
+        .group_by(ReminderSent.outbound_sms_id)
+    ).all()
+    return {sms_id for sms_id, covered, paid in rows if covered and covered == paid}
+
+
+def _opted_out(session: Session, rows: list[OutboundSms]) -> set[int]:
+    member_ids = {r.member_id for r in rows if r.member_id}
+    phones = {r.to for r in rows if not r.member_id}
+    if not member_ids and not phones:
+        return set()
+    found = session.execute(
+        select(Member.id, Member.phone).where(
+            Member.opted_out.is_(True), or_(Member.id.in_(member_ids), Member.phone.in_(phones))
+        )
+    ).all()
+    out_ids = {member_id for member_id, _ in found}
+    out_phones = {phone for _, phone in found}
+    return {r.id for r in rows if (r.member_id in out_ids if r.member_id else r.to in out_phones)}
+
+
+def spent_today(session: Session, cooperative_ids: set[int], now: datetime, config: Config) -> dict[int, int]:
+    """XOF already spent today (Africa/Dakar) per cooperative."""
+    if not cooperative_ids:
+        return {}
+    rows = session.execute(
+        select(OutboundSms.cooperative_id, func.coalesce(func.sum(OutboundSms.cost), 0))
+        .where(
+            OutboundSms.cooperative_id.in_(cooperative_ids),
+            OutboundSms.claimed_at >= local_midnight(now, config),
+            OutboundSms.status.in_(SPENT),
+        )
+        .group_by(OutboundSms.cooperative_id)
+    ).all()
+    spent = dict.fromkeys(cooperative_ids, 0)
+    spent.update({coop: int(total) for coop, total in rows})
+    return spent
+
+
+def review(session: Session, rows: list[OutboundSms], *, now: datetime, config: Config) -> dict[int, Verdict]:
+    """A verdict for each row (by id), in the rows' order; rows not bulk always get SEND."""
+    bulk = [r for r in rows if is_bulk(r.kind)]
+    verdicts: dict[int, Verdict] = {r.id: GO for r in rows}
+    if not bulk:
+        return verdicts
+    paid = _paid_reminders(session, [r.id for r in bulk if r.kind == SmsKind.REMINDER])
+    opted_out = _opted_out(session, bulk)
+    for row in bulk:
+        if row.id in paid:
+            verdicts[row.id] = Verdict(CANCEL, CancelReason.PAID)
+        elif row.id in opted_out:
+            verdicts[row.id] = Verdict(CANCEL, CancelReason.OPTED_OUT)
+        else:
+            opens, closes = sending_window(row.kind, row.send_after, config)
+            if now >= closes:
+                verdicts[row.id] = Verdict(CANCEL, CancelReason.EXPIRED)
+            elif now < opens:
+                verdicts[row.id] = Verdict(HOLD, until=opens)
+    budget = config.SMS_DAILY_BUDGET
+    if budget:
+        coops = {r.cooperative_id for r in rows if r.cooperative_id}
+        spent = defaultdict(int, spent_today(session, coops, now, config))
+        for row in rows:
+            if not row.cooperative_id or verdicts[row.id].action != SEND:
+                continue
+            if is_bulk(row.kind) and spent[row.cooperative_id] + row.cost > budget:
+                verdicts[row.id] = Verdict(CANCEL, CancelReason.BUDGET)
+                continue
+            spent[row.cooperative_id] += row.cost
+    return verdicts

@@ -1,0 +1,95 @@
+"""POST /sms/inbound and POST /sms/delivery (DESIGN §2, §8), Africa's Talking form format.
+
+Inbound: the row is committed first (unique gateway id: a redelivery answers 200 and does nothing
+twice; 503 when it cannot be stored, so the gateway retries; 400 when malformed), then handled in
+a second transaction; a failure there still answers 200 and marks the row failed for the sweep.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from flask import Blueprint, Flask, abort, request
+from sqlalchemy.exc import SQLAlchemyError
+
+from models.phones import mask
+from sms import delivery, inbound
+from sms.outbox import install_notifier
+
+log = logging.getLogger("mbolo.sms")
+
+bp = Blueprint("sms_webhooks", __name__)
+
+MAX_BODY = 4096
+
+
+def _plain(body: str, status: int = 200):
+    return body, status, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@bp.before_request
+def _guard():
+    """Token (constant-time, current or previous value) and body size, before reading the form."""
+    from ussd_app import runtime
+
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        abort(413)
+    tokens = runtime().config.webhook_tokens
+    if tokens:
+        given = request.args.get("token", "").encode()
+        if not any(hmac.compare_digest(given, t.encode()) for t in tokens):
+            abort(403)
+
+
+@bp.post("/sms/inbound")
+def sms_inbound():
+    """Store, then handle, one incoming SMS."""
+    from ussd_app import db_session, runtime
+
+    rt = runtime()
+    try:
+        form = inbound.InboundForm.parse(request.form, rt.config.DEFAULT_REGION)
+    except inbound.MalformedInbound as exc:
+        log.info("inbound malformed", extra={"reason": str(exc)})
+        return _plain("malformed", 400)
+    now = rt.clock.now()
+    try:
+        row, created = inbound.store(db_session(), form, now)
+    except SQLAlchemyError as exc:
+        log.error("inbound not stored", extra={"from": mask(form.from_phone), "error": type(exc).__name__})
+        return _plain("unavailable", 503)
+    if not created:
+        log.info("inbound redelivered", extra={"inbound_id": row.id, "status": row.status})
+        return _plain("ok")
+    inbound.handle(rt, row.id, now)
+    return _plain("ok")
+
+
+@bp.post("/sms/delivery")
+def sms_delivery():
+    """Apply one delivery report."""
+    from ussd_app import db_session, runtime
+
+    try:
+        report = delivery.DeliveryReport.parse(request.form)
+    except ValueError:
+        return _plain("malformed", 400)
+    session = db_session()
+    try:
+        delivery.record_report(session, report, runtime().clock.now())
+        session.commit()
+    except SQLAlchemyError as exc:
+        session.rollback()
+        log.error("delivery report not stored", extra={"error": type(exc).__name__})
+        return _plain("unavailable", 503)
+    return _plain("ok")
+
+
+def init_app(app: Flask) -> None:
+    """Register the SMS webhooks and send new outbox rows after every commit of this app's sessions."""
+    from ussd_app import runtime
+
+    app.register_blueprint(bp)
+    with app.app_context():
+        install_notifier(runtime())
