@@ -1,6 +1,7 @@
 """Tables and business operations over a plain SQLAlchemy `Session`; no Flask here."""
 
 from models.activity import ProductionReport, RepaymentDeclaration
+from models.admin_user import AdminUser
 from models.base import Base, UTCDateTime
 from models.cooperative import Cooperative, Member, Product, member_key
 from models.ledger_tables import Instalment, Loan, Repayment, RepaymentLine, SavingsEntry
@@ -14,6 +15,7 @@ from models.messaging import (
 )
 
 __all__ = [
+    "AdminUser",
     "AuditEvent",
     "Base",
     "Cooperative",
