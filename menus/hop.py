@@ -1,0 +1,109 @@
+"""The light per-hop model the state machine moves: what one USSD request knows and stages.
+
+A `Hop` lives for one HTTP request. The engine fills it from the Redis session record, the
+screens' callbacks read and change it (`ctx`, `view`, `hint`) and stage database changes on
+`hop.db`; the webhook commits once, then writes the session record back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from i18n.catalog import translate
+from models.clock import Clock
+
+
+@dataclass
+class Identity:
+    """The member as cached in the session record (no SQL needed to know who is dialling)."""
+
+    member_id: int
+    cooperative_id: int
+    language: str
+    role: str
+    status: str
+
+
+@dataclass
+class Hop:
+    """One request's model: state, context, identity and the staged database session."""
+
+    session_id: str
+    phone: str
+    state: str
+    step: int  # length of the text before this hop's input: (session_id, step) names the hop
+    clock: Clock
+    pin_secret: str
+    sessions: Any  # sessionmaker; the session is opened only if a callback needs the database
+    identity: Identity | None = None
+    authenticated: bool = False
+    ctx: dict = field(default_factory=dict)  # small, JSON-able, kept across hops (never a PIN)
+    input: str = ""  # this hop's raw entry
+    value: Any = None  # the entry once accepted (or the chosen option's value)
+    hint: str | None = None  # msgid of a one-line hint shown above the screen
+    hint_values: dict = field(default_factory=dict)
+    view: dict = field(default_factory=dict)  # values the screen's text is formatted with
+    page: int = 1
+    resume: dict | None = None  # an interrupted task of this phone, offered after the PIN
+    drop_resume: bool = False
+    wrote: bool = False  # set by callbacks that staged writes (for the log line)
+    _db: Session | None = None
+
+    @property
+    def db(self) -> Session:
+        """The hop's database session, opened on first use; the webhook commits it once."""
+        if self._db is None:
+            self._db = self.sessions()
+        return self._db
+
+    @property
+    def language(self) -> str:
+        """The member's language (French before the member is known)."""
+        return self.identity.language if self.identity else "fr"
+
+    @property
+    def member_id(self) -> int:
+        """The member dialling (screens after the first always have one)."""
+        assert self.identity is not None
+        return self.identity.member_id
+
+    @property
+    def now(self) -> datetime:
+        """The current instant (UTC)."""
+        return self.clock.now()
+
+    @property
+    def today(self) -> date:
+        """Today in Dakar."""
+        return self.clock.today()
+
+    @property
+    def idempotency_key(self) -> str:
+        """Unique key of this hop, (sessionId, step): store it on rows a write action creates.
+
+        A hop replayed after a lost answer finds the row already there instead of adding a second.
+        """
+        raw = f"{self.session_id}:{self.step}"
+        if len(raw) <= 100:
+            return f"ussd:{raw}"
+        return "ussd:" + hashlib.sha256(raw.encode()).hexdigest()[:40]
+
+    def seal(self, secret_input: str) -> str:
+        """A keyed hash of a PIN entry, bound to this session: what ctx keeps instead of the PIN."""
+        mac = hmac.new(self.pin_secret.encode(), f"{self.session_id}\x00{secret_input}".encode(), "sha256")
+        return mac.hexdigest()[:24]
+
+    def t(self, msgid: str, **values) -> str:
+        """A text in the member's language (GSM-7 folded)."""
+        return translate(self.language, msgid, **values)
+
+    def fail(self, hint: str, **values) -> None:
+        """Show `hint` (a msgid) above the next screen."""
+        self.hint = hint
+        self.hint_values = values

@@ -1,0 +1,105 @@
+"""3 My loan: the list of active loans when there are several, then instalments due and repayments, paged."""
+
+from __future__ import annotations
+
+from sqlalchemy import literal_column, null, select, union_all
+
+from i18n.catalog import N_
+from i18n.formatting import format_date, format_money
+from menus.hop import Hop
+from menus.screens import Choice, Decide, Screen
+from models.enums import LoanStatus
+from models.ledger_tables import Instalment, Loan, Repayment, RepaymentLine
+
+MAX_REPAYMENTS = 60  # a few years of weekly payments; older ones are at the cooperative
+
+
+def _active_loans(hop: Hop) -> list[tuple[int, str, int]]:
+    rows = hop.db.execute(
+        select(Loan.id, Loan.reference, Loan.principal + Loan.interest)
+        .where(Loan.member_id == hop.member_id, Loan.status == LoanStatus.ACTIVE)
+        .order_by(Loan.disbursed_on, Loan.id)
+    ).all()
+    return [(loan_id, ref, int(total)) for loan_id, ref, total in rows]
+
+
+def route(hop: Hop) -> str:
+    """No loan: say so; one loan: its detail at once; several: the list first."""
+    loans = _active_loans(hop)
+    hop.ctx["loans"] = len(loans)
+    if not loans:
+        return "loan_none"
+    if len(loans) == 1:
+        hop.ctx["loan"] = loans[0][0]
+        return "loan_detail"
+    return "loan_list"
+
+
+ROUTE = Decide(route, "loan_none", "loan_list", "loan_detail")
+
+
+def loan_choices(hop: Hop) -> list[Choice]:
+    """The active loans, oldest first: reference and total due."""
+    return [Choice(f"{ref} {format_money(total)}", loan_id) for loan_id, ref, total in _active_loans(hop)]
+
+
+def loan_lines(hop: Hop) -> list[str]:
+    """Unpaid instalments (date, amount still unpaid), then repayments newest first, in one statement."""
+    loan_id = hop.ctx["loan"]
+    due = select(
+        literal_column("'d'").label("kind"),
+        Instalment.due_on.label("day"),
+        (Instalment.amount_due - Instalment.amount_paid).label("amount"),
+        null().label("ref"),
+        Instalment.number.label("n"),
+    ).where(
+        Instalment.loan_id == loan_id,
+        Instalment.amount_paid < Instalment.amount_due,
+        Instalment.loan_id.in_(select(Loan.id).where(Loan.member_id == hop.member_id)),
+    )
+    paid = (
+        select(
+            literal_column("'p'"),
+            Repayment.paid_on,
+            RepaymentLine.amount,
+            null(),
+            Repayment.id,
+        )
+        .join(Repayment, Repayment.id == RepaymentLine.repayment_id)
+        .where(RepaymentLine.loan_id == loan_id, Repayment.reversed_at.is_(None))
+    )
+    header = select(literal_column("'r'"), null(), null(), Loan.reference, Loan.id).where(
+        Loan.id == loan_id, Loan.member_id == hop.member_id
+    )
+    rows = hop.db.execute(union_all(due, paid, header)).all()
+    refs = [r.ref for r in rows if r.kind == "r"]
+    hop.view["ref"] = refs[0] if refs else ""
+    dues = sorted((r for r in rows if r.kind == "d"), key=lambda r: (r.day, r.n))
+    paids = sorted((r for r in rows if r.kind == "p"), key=lambda r: (r.day, r.n), reverse=True)
+    lines: list[str] = []
+    if dues:
+        lines.append(hop.t(N_("À payer:")))
+        lines += [f"{format_date(r.day)} {format_money(r.amount)}" for r in dues]
+    else:
+        lines.append(hop.t(N_("Rien à payer.")))
+    if paids:
+        lines.append(hop.t(N_("Derniers paiements:")))
+        lines += [f"{format_date(r.day)} {format_money(r.amount)}" for r in paids[:MAX_REPAYMENTS]]
+    return lines
+
+
+def back_from_detail(hop: Hop) -> str:
+    """Back to the list of loans when there was one, else to the main menu."""
+    return "loan_list" if hop.ctx.get("loans", 1) > 1 else "main"
+
+
+SCREENS = [
+    Screen("loan_none", N_("Vous n'avez pas de prêt en cours.")),
+    Screen("loan_list", N_("Vos prêts en cours:"), choices=loan_choices, save_as="loan", then="loan_detail"),
+    Screen(
+        "loan_detail",
+        N_("Prêt {ref}"),
+        lines=loan_lines,
+        back=Decide(back_from_detail, "loan_list", "main"),
+    ),
+]

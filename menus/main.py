@@ -1,0 +1,34 @@
+"""The main menu (DESIGN §6 numbering) and the "coming soon" placeholders of options 2 and 4."""
+
+from __future__ import annotations
+
+from i18n.catalog import N_
+from menus.hop import Hop
+from menus.loan import ROUTE as LOAN
+from menus.screens import Option, Screen
+from models.enums import MemberStatus
+
+
+def active(hop: Hop) -> bool:
+    """Inactive members keep the balance, language and PIN change only (DESIGN §4 deactivate)."""
+    return hop.identity is None or hop.identity.status == MemberStatus.ACTIVE
+
+
+SCREENS = [
+    Screen(
+        "main",
+        N_("Mbolo - Menu"),
+        options=[
+            Option("1", N_("Solde"), "balance"),
+            Option("2", N_("Déclarer production"), "production", when=active),
+            Option("3", N_("Mon prêt"), LOAN, when=active),
+            Option("4", N_("Déclarer un paiement"), "declare", when=active),
+            Option("5", N_("Langue"), "language"),
+            Option("6", N_("Changer PIN"), "pin_current"),
+        ],
+        back=None,
+    ),
+    # Replaced by the real screens of the same name (menus/production.py, menus/declaration.py).
+    Screen("production", N_("Bientôt disponible."), placeholder=True),
+    Screen("declare", N_("Bientôt disponible."), placeholder=True),
+]

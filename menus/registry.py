@@ -1,0 +1,65 @@
+"""The explicit list of menu modules and the registry built from them once, at import, and checked."""
+
+from __future__ import annotations
+
+import importlib
+
+from i18n.catalog import N_
+from menus.hop import Hop
+from menus.pin import FIRST
+from menus.screens import Decide, Option, Registry, Screen
+
+# Each module holds `SCREENS`; modules of parts not built yet are skipped (their entry screens
+# have "coming soon" placeholders in menus/main.py).
+MODULES = (
+    "menus.pin",
+    "menus.main",
+    "menus.balance",
+    "menus.loan",
+    "menus.language",
+    "menus.production",
+    "menus.declaration",
+)
+
+ENTRY = FIRST  # the first screen of a session depends on who dials
+
+
+def _load() -> Registry:
+    registry = Registry()
+    for name in MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        registry.add(module.SCREENS)
+    resumable = tuple(sorted(s.name for s in registry.screens.values() if s.resumable))
+    registry.add([_resume_screen(resumable)])
+    registry.check()
+    return registry
+
+
+def continue_task(hop: Hop) -> str:
+    """Put the interrupted task's context back and return to its screen (main if it no longer exists)."""
+    state = (hop.resume or {}).get("s")
+    if state not in REGISTRY or not REGISTRY[state].resumable:
+        return "main"
+    hop.ctx = dict(hop.resume.get("c") or {})
+    return state
+
+
+def _resume_screen(resumable: tuple[str, ...]) -> Screen:
+    # Offered right after the PIN when this phone left a multi-step task within the session TTL.
+    return Screen(
+        "resume",
+        N_("Vous avez une opération non terminée."),
+        options=[
+            Option("1", N_("Continuer"), Decide(continue_task, "main", *resumable)),
+            Option("2", N_("Menu principal"), "main"),
+        ],
+        back=None,
+    )
+
+
+REGISTRY = _load()

@@ -1,0 +1,170 @@
+"""One USSD hop from request to reply, without Flask: session record, engine, one commit, one log line.
+
+Order: MGET (session + resume) → replay check → the engine moves the hop → one database commit
+→ one Redis pipeline → one JSON log line. Any failure (Redis or database down, a bug) rolls back
+and answers END with a short apology in the member's language (French when unknown).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from i18n.catalog import N_, translate
+from menus.hop import Hop
+from models.phones import mask
+from sms.runtime import Runtime
+from ussd_app.engine import ENGINE, START, Engine, Reply
+from ussd_app.ussd_session import SessionRecord, SessionStore
+
+log = logging.getLogger("mbolo.ussd")
+
+APOLOGY = N_("Service momentanément indisponible. Merci de réessayer plus tard.")
+
+
+@dataclass(frozen=True)
+class UssdRequest:
+    """A hop as every aggregator's adapter hands it over (phone already in E.164)."""
+
+    session_id: str
+    phone: str
+    text: str
+    service_code: str = ""
+    network_code: str = ""
+
+
+def new_input(store: SessionStore, record: SessionRecord, session_id: str, text: str) -> str:
+    """What `text` adds to the text seen so far (checked by its length and keyed hash).
+
+    Aggregators resend the whole text (`1*4827*98`); an entry may itself hold `*`, so the input
+    is what follows the seen prefix, never `split('*')[-1]`. A text that does not extend the seen
+    one (an aggregator that sends only the latest entry) is taken whole.
+    """
+    seen = record.seen
+    if len(text) > seen and store.mac(session_id, text[:seen]) == record.mac:
+        rest = text[seen:]
+        if seen == 0:
+            return rest
+        if rest.startswith("*"):
+            return rest[1:]
+    return text
+
+
+def answer(rt: Runtime, req: UssdRequest, engine: Engine = ENGINE) -> Reply:
+    """Answer one hop; never raises."""
+    started = time.perf_counter()
+    cfg = rt.config
+    store = SessionStore(rt.redis, cfg.USSD_SESSION_TTL, cfg.PIN_SECRET)
+    hop: Hop | None = None
+    record: SessionRecord | None = None
+    outcome = "ok"
+    previous = None
+    masked_input = ""
+    try:
+        record, resume = store.load(req.session_id, req.phone)
+        text_mac = store.mac(req.session_id, req.text)
+        if record is not None and len(req.text) == record.seen and text_mac == record.mac:
+            # The aggregator repeated a hop (lost answer): the same reply, nothing done twice.
+            outcome = "replay"
+            previous = record.state
+            return Reply(record.reply, record.end)
+        if record is None:
+            record = SessionRecord(state=START)
+            entry = ""  # a first hop carries no answer to a screen (text of a shortcut dial is ignored)
+        else:
+            entry = new_input(store, record, req.session_id, req.text)
+        previous = record.state
+        hop = Hop(
+            session_id=req.session_id,
+            phone=req.phone,
+            state=record.state,
+            step=record.seen,
+            clock=rt.clock,
+            pin_secret=cfg.PIN_SECRET,
+            sessions=rt.sessions,
+            identity=record.identity,
+            authenticated=record.authenticated,
+            ctx=dict(record.ctx),
+            input=entry,
+            page=record.page,
+            resume=resume,
+        )
+        if previous != START:
+            screen = engine.registry[previous]
+            masked_input = "****" if screen.secret else entry[:20]
+        engine.advance(hop)
+        reply = engine.render(hop)
+        if hop._db is not None:
+            hop.db.commit()
+        screen = engine.registry[hop.state]
+        if hop.hint:
+            outcome = "invalid"
+        if reply.end:
+            outcome = "end" if outcome == "ok" else outcome
+        updated = SessionRecord(
+            state=hop.state,
+            ctx=hop.ctx,
+            page=hop.page,
+            authenticated=hop.authenticated,
+            identity=hop.identity,
+            reply=reply.text,
+            end=reply.end,
+            seen=len(req.text),
+            mac=text_mac,
+        )
+        task = None
+        if hop.authenticated and screen.resumable and hop.identity is not None:
+            task = {"s": hop.state, "c": hop.ctx, "m": hop.identity.member_id}
+        # Leaving a task (finished, cancelled, main menu) forgets it; the PIN screens and the
+        # resume offer itself must not, or the offer would vanish before it is made.
+        drop = hop.authenticated and not screen.resumable and hop.state != "resume"
+        store.save(req.session_id, req.phone, updated, resume=task, drop_resume=drop and resume is not None)
+        return reply
+    except Exception as exc:
+        outcome = "error"
+        if hop is not None and hop._db is not None:
+            hop.db.rollback()
+        language = _language(hop, record)
+        log.error(
+            "ussd.hop_failed",
+            extra={"session": req.session_id[:64], "phone": mask(req.phone), "error": type(exc).__name__},
+            exc_info=not _is_outage(exc),
+        )
+        return Reply(translate(language, APOLOGY), True)
+    finally:
+        if hop is not None and hop._db is not None:
+            hop.db.close()
+        log.info(
+            "ussd.hop",
+            extra={
+                "session": req.session_id[:64],
+                "phone": mask(req.phone),
+                "from": previous,
+                "screen": hop.state if hop is not None else previous,
+                "input": masked_input,
+                "outcome": outcome,
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+
+
+def _language(hop: Hop | None, record: SessionRecord | None) -> str:
+    if hop is not None:
+        return hop.language
+    if record is not None and record.identity is not None:
+        return record.identity.language
+    return "fr"
+
+
+def _is_outage(exc: Exception) -> bool:
+    """Redis or database unreachable: logged without a traceback (the health check says the rest)."""
+    import redis
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(exc, redis.ConnectionError | redis.TimeoutError | OperationalError)
+
+
+def apology(language: str = "fr") -> str:
+    """The END text when the service cannot answer (also used by the webhook's own guards)."""
+    return translate(language, APOLOGY)

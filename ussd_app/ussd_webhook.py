@@ -1,0 +1,89 @@
+"""POST /ussd and POST /ussd/events (DESIGN §2): token, size cap, service code, never a 5xx."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from flask import Blueprint, Flask, Response, abort, request
+from werkzeug.exceptions import HTTPException
+
+from models.messaging import UssdEvent
+from models.phones import try_normalise
+from ussd_app.conversation import answer, apology
+from ussd_app.engine import Reply
+from ussd_app.ussd_adapter import ADAPTER, BadUssdRequest
+
+MAX_BODY = 4096
+bp = Blueprint("ussd", __name__)
+log = logging.getLogger("mbolo.ussd")
+
+
+def _guard() -> None:
+    """403 without the right token (current or previous, constant-time); 413 above 4 KB."""
+    from ussd_app import runtime
+
+    tokens = runtime().config.webhook_tokens
+    if tokens:
+        given = request.args.get("token", "").encode()
+        # Compare against every accepted token so the time taken does not tell which one matched.
+        matches = [hmac.compare_digest(given, t.encode()) for t in tokens]
+        if not any(matches):
+            abort(403)
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        abort(413)
+    request.max_content_length = MAX_BODY  # bodies without a length are cut off here too
+
+
+@bp.post("/ussd")
+def ussd_hop() -> Response:
+    """One USSD hop: `CON …` or `END …`, 200 whatever the form holds."""
+    from ussd_app import runtime
+
+    _guard()
+    rt = runtime()
+    try:
+        codes = rt.config.USSD_SERVICE_CODES
+        if codes and ADAPTER.service_code(request) not in codes:
+            return ADAPTER.respond(Reply(apology(), True))
+        hop = ADAPTER.parse(request, rt.config.DEFAULT_REGION)
+    except BadUssdRequest as exc:
+        log.info("ussd.hop", extra={"outcome": "bad_request", "field": str(exc)})
+        return ADAPTER.respond(Reply(apology(), True))
+    except HTTPException:
+        raise  # 413 from the size cap
+    except Exception as exc:  # noqa: BLE001 - boundary: a hop never answers 5xx
+        log.error("ussd.hop_failed", extra={"error": type(exc).__name__})
+        return ADAPTER.respond(Reply(apology(), True))
+    return ADAPTER.respond(answer(rt, hop))
+
+
+@bp.post("/ussd/events")
+def ussd_event() -> Response:
+    """End-of-session notice: stored without its `input` field; 200."""
+    from ussd_app import db_session, runtime
+
+    _guard()
+    rt = runtime()
+    payload = ADAPTER.event(request)
+    session = db_session()
+    try:
+        session.add(
+            UssdEvent(
+                session_id=payload.get("sessionId", "")[:100],
+                phone=try_normalise(payload.get("phoneNumber", ""), rt.config.DEFAULT_REGION),
+                status=payload.get("status", "")[:40] or None,
+                payload=payload,
+                received_at=rt.clock.now(),
+            )
+        )
+        session.commit()
+    except Exception as exc:  # noqa: BLE001 - boundary: the notice is informational, the gateway gets 200
+        session.rollback()
+        log.error("ussd.event_failed", extra={"error": type(exc).__name__})
+    return Response("", status=200, mimetype="text/plain")
+
+
+def init_app(app: Flask) -> None:
+    """Register the USSD endpoints."""
+    app.register_blueprint(bp)
