@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from config import Config
 from i18n.catalog import translate
 from models.clock import Clock
 
@@ -53,6 +54,7 @@ class Hop:
     resume: dict | None = None  # an interrupted task of this phone, offered after the PIN
     drop_resume: bool = False
     wrote: bool = False  # set by callbacks that staged writes (for the log line)
+    config: Config | None = None  # settings screens read (PRODUCTION_RECEIPT_SMS)
     _db: Session | None = None
 
     @property

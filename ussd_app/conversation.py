@@ -89,6 +89,7 @@ def answer(rt: Runtime, req: UssdRequest, engine: Engine = ENGINE) -> Reply:
             input=entry,
             page=record.page,
             resume=resume,
+            config=cfg,
         )
         if previous != START:
             screen = engine.registry[previous]
