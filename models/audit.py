@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from models.messaging import AuditEvent
@@ -45,3 +46,26 @@ def record(
     )
     session.add(event)
     return event
+
+
+def events(
+    session: Session,
+    *,
+    member_id: int | None = None,
+    since: datetime | None = None,
+    action: str | None = None,
+    limit: int | None = 100,
+) -> list[AuditEvent]:
+    """Audit events, newest first; `action` matches itself and its sub-actions (`loan` → `loan.*`)."""
+    stmt = select(AuditEvent)
+    if member_id is not None:
+        stmt = stmt.where(AuditEvent.member_id == member_id)
+    if since is not None:
+        stmt = stmt.where(AuditEvent.at >= since)
+    if action:
+        family = AuditEvent.action.startswith(f"{action}.", autoescape=True)
+        stmt = stmt.where(or_(AuditEvent.action == action, family))
+    stmt = stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    if limit:
+        stmt = stmt.limit(limit)
+    return list(session.scalars(stmt))

@@ -43,6 +43,20 @@ class OutboundSms(Base):
         Index("ix_outbound_sms_to_created", "to", "created_at"),
         Index("ix_outbound_sms_coop_created", "cooperative_id", "created_at"),
         Index("ix_outbound_sms_coop_claimed", "cooperative_id", "claimed_at"),
+        # /metrics counts rows lost in a crash on every scrape.
+        Index(
+            "ix_outbound_sms_unknown",
+            "kind",
+            postgresql_where=text("status = 'unknown'"),
+            sqlite_where=text("status = 'unknown'"),
+        ),
+        # `purge` walks only the rows it has not anonymised yet.
+        Index(
+            "ix_outbound_sms_unpurged",
+            "created_at",
+            postgresql_where=text("purged_at IS NULL"),
+            sqlite_where=text("purged_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -68,6 +82,8 @@ class OutboundSms(Base):
     # First time a sender took the row (the day's budget counts rows by it).
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by `purge` when the text and number were anonymised (personal data, DESIGN §4).
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class EarlyDeliveryReport(Base):
@@ -86,7 +102,16 @@ class InboundSms(Base):
     """An SMS received by the service; stored before it is handled, unique on the gateway id."""
 
     __tablename__ = "inbound_sms"
-    __table_args__ = (Index("ix_inbound_sms_status", "status"),)
+    __table_args__ = (
+        Index("ix_inbound_sms_status", "status"),
+        # `purge` walks only the rows it has not anonymised yet.
+        Index(
+            "ix_inbound_sms_unpurged",
+            "received_at",
+            postgresql_where=text("purged_at IS NULL"),
+            sqlite_where=text("purged_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     gateway_id: Mapped[str] = mapped_column(String(100), unique=True)
@@ -100,6 +125,8 @@ class InboundSms(Base):
     error: Mapped[str | None] = mapped_column(String(300))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by `purge` when the text and number were anonymised (personal data, DESIGN §4).
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ReminderSent(Base):
@@ -122,6 +149,15 @@ class UssdEvent(Base):
     """An end-of-session notice from the aggregator, stored without its `input` field."""
 
     __tablename__ = "ussd_event"
+    __table_args__ = (
+        # `purge` walks only the rows it has not anonymised yet.
+        Index(
+            "ix_ussd_event_unpurged",
+            "received_at",
+            postgresql_where=text("purged_at IS NULL"),
+            sqlite_where=text("purged_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[str] = mapped_column(String(100), index=True)
@@ -129,6 +165,8 @@ class UssdEvent(Base):
     status: Mapped[str | None] = mapped_column(String(40))
     payload: Mapped[dict] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Set by `purge` when the payload and number were anonymised (personal data, DESIGN §4).
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AuditEvent(Base):

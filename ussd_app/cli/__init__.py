@@ -18,6 +18,7 @@ MODULES = (
     "ussd_app.cli.reports",
     "ussd_app.cli.worker",
     "ussd_app.cli.privacy",
+    "ussd_app.cli.audit",
     "ussd_app.cli.users",
 )
 
