@@ -32,6 +32,12 @@ def job_runtime() -> Runtime:
     return _runtime[1]
 
 
+def use_runtime(runtime: Runtime) -> None:
+    """Let jobs in this process use an existing runtime (the worker command passes the app's)."""
+    global _runtime
+    _runtime = (os.getpid(), runtime)
+
+
 def queue(connection: redis.Redis) -> Queue:
     """The queue every SMS job goes through."""
     return Queue(QUEUE, connection=connection)

@@ -26,6 +26,9 @@ from models.database import make_engine, make_session_factory, normalise_url
 from models.migrate import upgrade
 from sms.runtime import Runtime, redis_client
 
+# The local Africa's Talking–compatible server and the sender over it (SMS platform tests).
+pytest_plugins = ["tests.gateway_fixtures"]
+
 # Tuesday 1 December 2026, 10:00 in Dakar: inside sending hours, not a due date by accident.
 DEFAULT_NOW = datetime(2026, 12, 1, 10, 0, tzinfo=DAKAR)
 

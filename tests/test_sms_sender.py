@@ -1,0 +1,168 @@
+"""The outbox sender against the local Africa's Talking–compatible server, over real HTTP."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from models.enums import SmsStatus
+from sms.sender import BACKOFF, MAX_ATTEMPTS
+from tests.gateway_fixtures import SENDER_ID
+from tests.sms_support import fresh, queue
+
+
+def test_a_receipt_is_posted_and_marked_sent_with_the_gateway_id_and_cost(db, clock, sender, sms_gateway):
+    """Success: one request, statusCode 101 read, message id and cost kept."""
+    row = queue(db, clock)
+    report = sender.send_due()
+    sent = fresh(db, row.id)
+    assert sent.status == SmsStatus.SENT
+    assert sent.gateway_message_id.startswith("ATXid_")
+    assert sent.cost_raw == "XOF 15.0000" and sent.cost == 15
+    assert sent.sent_at == clock.now() and sent.attempts == 1
+    [request] = sms_gateway.requests()
+    assert request["to"] == "+221770000001" and request["from"] == SENDER_ID
+    assert request["username"] == "mbolo" and request["key_ok"] and request["bulkSMSMode"] == "1"
+    assert report["sent"] == 1 and report["requests"] == 1
+
+
+def test_a_recipient_refused_by_the_gateway_fails_at_once_with_its_status(db, clock, sender, sms_gateway):
+    """Per-recipient failure (403 InvalidPhoneNumber) is permanent."""
+    sms_gateway.fail_numbers({"+221770000002": 403})
+    good = queue(db, clock, to="+221770000001", text="a")
+    bad = queue(db, clock, to="+221770000002", text="b")
+    sender.send_due()
+    assert fresh(db, good.id).status == SmsStatus.SENT
+    failed = fresh(db, bad.id)
+    assert failed.status == SmsStatus.FAILED
+    assert failed.failure_reason == "InvalidPhoneNumber (403)"
+    assert failed.gateway_message_id is None
+
+
+def test_invalid_sender_id_with_no_recipients_is_a_permanent_failure(db, clock, sender, sms_gateway):
+    """A 201 with no recipients and Message InvalidSenderId fails the row, not retried."""
+    sms_gateway.allow_senders(["OTHER"])
+    row = queue(db, clock)
+    sender.send_due()
+    failed = fresh(db, row.id)
+    assert failed.status == SmsStatus.FAILED
+    assert failed.failure_reason.startswith("InvalidSenderId")
+
+
+def test_a_5xx_is_retried_after_a_minute_and_then_succeeds(db, clock, sender, sms_gateway):
+    """Transient 503: queued again with the first backoff, sent at the next attempt."""
+    sms_gateway.fail("status", status=503)
+    row = queue(db, clock)
+    sender.send_due()
+    waiting = fresh(db, row.id)
+    assert waiting.status == SmsStatus.QUEUED and waiting.attempts == 1
+    assert waiting.next_attempt_at == clock.now() + BACKOFF[0]
+    assert "503" in waiting.failure_reason
+    sender.send_due()
+    assert fresh(db, row.id).status == SmsStatus.QUEUED, "not due before its backoff"
+    clock.advance(minutes=1)
+    sender.send_due()
+    sent = fresh(db, row.id)
+    assert sent.status == SmsStatus.SENT and sent.attempts == 2 and sent.failure_reason is None
+    assert len(sms_gateway.messages()) == 1
+
+
+def test_a_timeout_is_transient(db, clock, sender, sms_gateway):
+    """A gateway slower than the read timeout: retried later."""
+    sms_gateway.fail("timeout", seconds=1.5)
+    row = queue(db, clock)
+    sender.send_due()
+    waiting = fresh(db, row.id)
+    assert waiting.status == SmsStatus.QUEUED
+    assert "timeout" in waiting.failure_reason
+
+
+def test_a_429_waits_at_least_its_retry_after(db, clock, sender, sms_gateway):
+    """Rate-limited by the gateway: retried no sooner than Retry-After (here 2 minutes > backoff)."""
+    sms_gateway.fail("status", status=429, retry_after=120)
+    row = queue(db, clock)
+    sender.send_due()
+    waiting = fresh(db, row.id)
+    assert waiting.status == SmsStatus.QUEUED
+    assert waiting.next_attempt_at == clock.now() + timedelta(minutes=2)
+
+
+def test_a_connection_reset_is_transient(db, clock, sender, sms_gateway):
+    """The gateway drops the connection before answering: retried."""
+    sms_gateway.fail("reset_before")
+    row = queue(db, clock)
+    sender.send_due()
+    assert fresh(db, row.id).status == SmsStatus.QUEUED
+    clock.advance(minutes=1)
+    sender.send_due()
+    assert fresh(db, row.id).status == SmsStatus.SENT
+
+
+def test_transient_errors_back_off_1_5_15_60_minutes_then_fail(db, clock, sender, sms_gateway):
+    """Five attempts in all, then failed with the last reason."""
+    sms_gateway.fail("status", status=500, times=MAX_ATTEMPTS)
+    row = queue(db, clock)
+    for delay in BACKOFF:
+        sender.send_due()
+        waiting = fresh(db, row.id)
+        assert waiting.status == SmsStatus.QUEUED
+        assert waiting.next_attempt_at == clock.now() + delay
+        clock.advance(seconds=delay.total_seconds())
+    sender.send_due()
+    failed = fresh(db, row.id)
+    assert failed.status == SmsStatus.FAILED and failed.attempts == MAX_ATTEMPTS
+    assert "HTTP 500" in failed.failure_reason
+    assert len(sms_gateway.requests()) == MAX_ATTEMPTS
+
+
+def test_a_bad_api_key_is_a_permanent_failure(db, clock, runtime, at_config, sms_gateway):
+    """401 text/plain from the gateway: failed at once, never retried."""
+    from dataclasses import replace
+
+    from sms.gateways.africastalking import AfricasTalkingGateway
+    from sms.sender import Sender
+
+    runtime.config = replace(at_config, AT_API_KEY="wrong-key")
+    sender = Sender(runtime, AfricasTalkingGateway.from_config(runtime.config), rate=None)
+    row = queue(db, clock)
+    sender.send_due()
+    sender.close()
+    failed = fresh(db, row.id)
+    assert failed.status == SmsStatus.FAILED and "401" in failed.failure_reason
+    assert sms_gateway.messages() == []
+
+
+def test_identical_texts_go_in_one_batched_request_personal_texts_one_each(db, clock, sender, sms_gateway):
+    """An announcement to 5 members is one request; 3 personal receipts are 3 requests."""
+    numbers = [f"+22177000010{i}" for i in range(5)]
+    for number in numbers:
+        queue(db, clock, to=number, text="Assemblee generale samedi 10h", kind="broadcast")
+    for i in range(3):
+        queue(db, clock, to=f"+22177000020{i}", text=f"Recu R-{i}")
+    report = sender.send_due()
+    requests = sms_gateway.requests()
+    assert len(requests) == 4 and report["sent"] == 8
+    batched = [r for r in requests if "," in r["to"]]
+    assert len(batched) == 1 and sorted(batched[0]["to"].split(",")) == numbers
+    assert len(sms_gateway.messages()) == 8
+
+
+def test_the_same_number_twice_in_a_batch_goes_in_separate_requests(db, clock, sender, sms_gateway):
+    """A batch never names a number twice (the gateway answers once per number)."""
+    queue(db, clock, to="+221770000001", text="Same text", kind="broadcast")
+    queue(db, clock, to="+221770000001", text="Same text", kind="broadcast")
+    queue(db, clock, to="+221770000002", text="Same text", kind="broadcast")
+    sender.send_due()
+    assert len(sms_gateway.messages()) == 3
+    assert all(r["to"].count("+221770000001") <= 1 for r in sms_gateway.requests())
+
+
+def test_a_failed_row_is_never_sent_again(db, clock, sender, sms_gateway):
+    """Status only moves forward: a failed row stays failed."""
+    sms_gateway.fail_numbers({"+221770000001": 406})
+    row = queue(db, clock)
+    sender.send_due()
+    sms_gateway.fail_numbers({})
+    clock.advance(hours=2)
+    sender.send_due()
+    assert fresh(db, row.id).status == SmsStatus.FAILED
+    assert len(sms_gateway.requests()) == 1

@@ -1,0 +1,40 @@
+"""`worker`: the RQ worker that sends SMS, plus the 10-minute tick (DESIGN §4)."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import click
+import redis
+from flask import Flask
+from rq import SimpleWorker
+
+from sms import jobs
+from sms.tick import Ticker
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Run the queued jobs, then exit (cron, tests).")
+@click.option("--no-tick", is_flag=True, help="Do not take part in the 10-minute tick.")
+def worker_command(burst: bool, no_tick: bool) -> None:
+    """Send SMS as jobs arrive; every 10 minutes one worker runs the periodic tasks."""
+    from ussd_app import runtime
+
+    rt = runtime()
+    jobs.use_runtime(rt)
+    # No socket timeout here: the worker blocks on the queue for minutes at a time.
+    connection = redis.Redis.from_url(rt.config.REDIS_URL)
+    ticker = None
+    if not no_tick and not burst:
+        ticker = Ticker(rt, connection, holder=f"{socket.gethostname()}:{os.getpid()}").start()
+    try:
+        SimpleWorker([jobs.queue(connection)], connection=connection).work(burst=burst)
+    finally:
+        if ticker is not None:
+            ticker.stop()
+
+
+def register(app: Flask) -> None:
+    """Add the `worker` command."""
+    app.cli.add_command(worker_command)
