@@ -30,6 +30,7 @@ SLOT_KEY = "mbolo:tick:slot:{slot}"
 TASKS: dict[str, str] = {
     "outbox_sweep": "sms.sender:sweep",
     "inbound_retry": "sms.inbound:retry_unhandled",
+    "declaration_lifecycle": "sms.commands.declarations:tick",
 }
 
 
