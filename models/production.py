@@ -8,6 +8,7 @@ and every figure reads current (non-superseded) reports only.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -204,13 +205,19 @@ def _in_weeks(weeks: Iterable[Week]):
 # --- saving a report ---------------------------------------------------------------------------
 
 
+def sort_key(name: str) -> str:
+    """Alphabetical order as a reader expects it (Pâte before Poudre), the same on every database."""
+    plain = unicodedata.normalize("NFKD", name)
+    return "".join(c for c in plain if not unicodedata.combining(c)).casefold()
+
+
 def products_of(session: Session, cooperative_id: int) -> list[Product]:
-    """The cooperative's products, in name order (the USSD list order)."""
-    return list(
-        session.scalars(
-            select(Product).where(Product.cooperative_id == cooperative_id).order_by(Product.name, Product.id)
-        )
-    )
+    """The cooperative's products in alphabetical order (the USSD list order).
+
+    Sorted here rather than by SQL ORDER BY, whose collation differs between SQLite and PostgreSQL.
+    """
+    rows = session.scalars(select(Product).where(Product.cooperative_id == cooperative_id)).all()
+    return sorted(rows, key=lambda p: (sort_key(p.name), p.id))
 
 
 @dataclass(frozen=True)

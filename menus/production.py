@@ -1,0 +1,269 @@
+"""2 Report production: product (paged list) → quantity → confirmation → saved (DESIGN §6).
+
+The task keeps its state in ctx under short `p…` keys: `pp` the product id, `pq` the quantity,
+`pw` the week (`2026-W49`), `pk` the idempotency key, `pr` the saved reference and `po` the one
+it superseded. `pk` is the
+(sessionId, step) key of the hop that chose the product, kept in ctx so that a confirmation
+replayed, or repeated after a resumed session (which has a new sessionId), finds the report it
+already saved instead of adding a second one. "Another product" starts a new task with a new key.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from i18n.catalog import N_
+from i18n.gsm7 import fold
+from menus.hop import Hop
+from menus.screens import Choice, Decide, Invalid, Option, Screen
+from models.cooperative import Member, Product
+from models.enums import SmsKind, Source
+from models.errors import Refused
+from models.production import MAX_QUANTITY, Week, products_of, reportable_weeks, save_report
+
+# Product names may hold 60 characters; with 40 the confirmation and saved screens stay within
+# 160 characters in every language, with a 20-character unit and a 6-digit quantity.
+NAME_ROOM = 40
+TASK_KEYS = ("pp", "pq", "pw", "pk", "pr", "po")
+
+
+def display_name(name: str) -> str:
+    """A product name for screens and SMS: GSM-7 (Pâte → Pate), cut after a whole word beyond 40."""
+    name = fold(" ".join(name.split()))
+    if len(name) <= NAME_ROOM:
+        return name
+    words = name[: NAME_ROOM - 1].split(" ")
+    if len(words) > 1:
+        words.pop()  # the last word is cut in the middle
+        # "Couscous de mil enrichi au niébé de." reads badly: drop dangling short words (de, au, en).
+        while len(words) > 1 and len(words[-1]) <= 3:
+            words.pop()
+    return " ".join(words).rstrip(" ,;:-'") + "."
+
+
+def format_quantity(quantity: int) -> str:
+    """1200 → `1 200` (ASCII space, as amounts)."""
+    return f"{quantity:,}".replace(",", " ")
+
+
+# --- product list ------------------------------------------------------------------------------
+
+
+def product_choices(hop: Hop) -> list[Choice]:
+    """The cooperative's products by name, in one statement.
+
+    It also sets the screen's title (the engine formats the text after the list): the question,
+    or a clear message when the cooperative has no products yet.
+    """
+    assert hop.identity is not None
+    products = products_of(hop.db, hop.identity.cooperative_id)
+    if products:
+        hop.view["title"] = hop.t(N_("Déclarer production. Quel produit ?"))
+    else:
+        hop.view["title"] = hop.t(
+            N_("Votre coopérative n'a pas encore de produits à déclarer. Voyez votre trésorier.")
+        )
+    return [Choice(display_name(p.name), p.id) for p in products]
+
+
+def choose_product(hop: Hop) -> str:
+    """Start a report of the chosen product for this week; the key of this hop names the report."""
+    for key in TASK_KEYS:
+        hop.ctx.pop(key, None)
+    hop.ctx.update(pp=hop.value, pw=reportable_weeks(hop.today)[0].key, pk=hop.idempotency_key)
+    return "production_qty"
+
+
+# --- quantity ----------------------------------------------------------------------------------
+
+
+def quantity(raw: str) -> int:
+    """A whole number of the product's unit, 1 to MAX_QUANTITY; digits only (`1.5` is not 15)."""
+    text = raw.strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_QUANTITY:
+        raise Invalid(N_("Tapez un nombre entier de 1 à {max}."), max=format_quantity(MAX_QUANTITY))
+    return int(text)
+
+
+def product_fields(hop: Hop) -> dict:
+    """Name and unit of the product being reported (one statement)."""
+    row = hop.db.execute(
+        select(Product.name, Product.unit).where(
+            Product.id == hop.ctx["pp"], Product.cooperative_id == hop.identity.cooperative_id
+        )
+    ).first()
+    if row is None:  # removed since the list was shown; `save` sends the member back to the list
+        return {"product": "?", "unit": ""}
+    return {"product": display_name(row.name), "unit": row.unit}
+
+
+# --- weeks and confirmation --------------------------------------------------------------------
+
+
+def week_label(hop: Hop, week: Week) -> str:
+    """`Cette semaine (30/11-06/12)`, `Semaine passée (…)` or, for an older week, its dates."""
+    this, last = reportable_weeks(hop.today)
+    dates = {"start": f"{week.monday:%d/%m}", "end": f"{week.sunday:%d/%m}"}
+    if week == this:
+        return hop.t(N_("Cette semaine ({start}-{end})"), **dates)
+    if week == last:
+        return hop.t(N_("Semaine passée ({start}-{end})"), **dates)
+    return hop.t(N_("Semaine du {start} au {end}"), **dates)
+
+
+def confirm_view(hop: Hop) -> dict:
+    """Product, quantity, unit and week of the report about to be saved."""
+    return {
+        **product_fields(hop),
+        "quantity": format_quantity(hop.ctx["pq"]),
+        "week": week_label(hop, Week.parse(hop.ctx["pw"])),
+    }
+
+
+def week_choices(hop: Hop) -> list[Choice]:
+    """This week and last week, with their dates."""
+    return [Choice(week_label(hop, week), week.key) for week in reportable_weeks(hop.today)]
+
+
+def save(hop: Hop) -> str:
+    """Save the report (idempotent by the key kept in ctx); queue the SMS receipt when it is on."""
+    member = hop.db.get(Member, hop.member_id)
+    product = hop.db.get(Product, hop.ctx["pp"])
+    if member is None or product is None or product.cooperative_id != member.cooperative_id:
+        hop.fail(N_("Ce produit n'est plus proposé. Choisissez-en un autre."))
+        return "production"
+    week = Week.parse(hop.ctx["pw"])
+    if week not in reportable_weeks(hop.today):
+        # A task resumed across a Monday: ask again rather than save under a week not shown.
+        hop.fail(N_("Choisissez la semaine."))
+        return "production_week"
+    try:
+        saved = save_report(
+            hop.db,
+            member=member,
+            product=product,
+            quantity=hop.ctx["pq"],
+            week=week,
+            now=hop.now,
+            idempotency_key=hop.ctx.get("pk") or hop.idempotency_key,
+            source=Source.USSD,
+            tz=hop.clock.tz,
+        )
+    except Refused:
+        hop.fail(N_("Choisissez la semaine."))
+        return "production_week"
+    hop.wrote = hop.wrote or saved.created
+    hop.ctx["pr"] = saved.report.reference
+    if saved.superseded is not None:
+        hop.ctx["po"] = saved.superseded.reference
+    if saved.created and receipts_on(hop):
+        queue_receipt(hop, member, product, saved.report.reference, week)
+    return "production_saved"
+
+
+def cancel(hop: Hop) -> str:
+    """Cancel: nothing saved, back to the main menu with a word saying so."""
+    for key in TASK_KEYS:
+        hop.ctx.pop(key, None)
+    hop.fail(N_("Déclaration annulée."))
+    return "main"
+
+
+def saved_view(hop: Hop) -> dict:
+    """What was saved, with its reference, and the report it replaced (the figures do not add up)."""
+    old = hop.ctx.get("po")
+    note = "\n" + hop.t(N_("Remplace votre déclaration {old}."), old=old) if old else ""
+    return {
+        **product_fields(hop),
+        "quantity": format_quantity(hop.ctx["pq"]),
+        "ref": hop.ctx.get("pr", ""),
+        "note": note,
+    }
+
+
+# --- the optional SMS receipt ------------------------------------------------------------------
+
+RECEIPT = N_(
+    "Mbolo: {name}, {quantity} {unit} de {product} enregistrés (semaine du {start} au {end}). Réf {ref}"
+)
+
+
+def receipts_on(hop: Hop) -> bool:
+    """PRODUCTION_RECEIPT_SMS (default off)."""
+    return bool(hop.config is not None and hop.config.PRODUCTION_RECEIPT_SMS)
+
+
+def queue_receipt(hop: Hop, member: Member, product: Product, reference: str, week: Week) -> None:
+    """The receipt, in the member's language, through the outbox (sent after the hop commits)."""
+    from sms.outbox import DEFAULT_COST_PER_SEGMENT, queue_sms
+
+    text = hop.t(
+        RECEIPT,
+        name=member.name,
+        quantity=format_quantity(hop.ctx["pq"]),
+        unit=product.unit,
+        product=display_name(product.name),
+        start=f"{week.monday:%d/%m}",
+        end=f"{week.sunday:%d/%m}",
+        ref=reference,
+    )
+    queue_sms(
+        hop.db,
+        to=member.phone or hop.phone,
+        text=text,
+        kind=SmsKind.RECEIPT,
+        language=hop.language,
+        now=hop.now,
+        cooperative_id=member.cooperative_id,
+        member_id=member.id,
+        cost_per_segment=hop.config.SMS_COST_PER_SEGMENT if hop.config else DEFAULT_COST_PER_SEGMENT,
+    )
+
+
+# --- the screens -------------------------------------------------------------------------------
+
+SCREENS = [
+    Screen(
+        "production",
+        "{title}",
+        choices=product_choices,
+        then=Decide(choose_product, "production_qty"),
+    ),
+    Screen(
+        "production_qty",
+        N_("{product}: quantité en {unit} ?"),
+        view=product_fields,
+        accept=quantity,
+        save_as="pq",
+        then="production_confirm",
+        resumable=True,
+    ),
+    Screen(
+        "production_confirm",
+        "{product}: {quantity} {unit}\n{week}",  # names and numbers only: nothing to translate
+        view=confirm_view,
+        options=[
+            Option("1", N_("Confirmer"), Decide(save, "production_saved", "production", "production_week")),
+            Option("2", N_("Annuler"), Decide(cancel, "main")),
+            Option("3", N_("Changer de semaine"), "production_week"),
+        ],
+        back="production_qty",
+        resumable=True,
+    ),
+    Screen(
+        "production_week",
+        N_("Quelle semaine ?"),
+        choices=week_choices,
+        save_as="pw",
+        then="production_confirm",
+        back="production_confirm",
+        resumable=True,
+    ),
+    Screen(
+        "production_saved",
+        N_("Enregistré. Réf {ref}\n{product}: {quantity} {unit}{note}"),
+        view=saved_view,
+        options=[Option("1", N_("Autre produit"), "production")],
+        back=None,
+    ),
+]
