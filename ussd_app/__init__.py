@@ -31,7 +31,7 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
 
     health.init_app(app)
     cli.init_app(app)
-    for name in ("ussd_app.ussd_webhook", "ussd_app.sms_webhooks", "ussd_app.admin"):
+    for name in ("ussd_app.ussd_webhook", "ussd_app.sms_webhooks", "ussd_app.admin", "ussd_app.metrics"):
         _init_optional(app, name)
     return app
 

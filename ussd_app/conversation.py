@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from i18n.catalog import N_, translate
 from menus.hop import Hop
 from models.phones import mask
+from sms import telemetry
 from sms.runtime import Runtime
 from ussd_app.engine import ENGINE, START, Engine, Reply
 from ussd_app.ussd_session import SessionRecord, SessionStore
@@ -148,6 +149,7 @@ def answer(rt: Runtime, req: UssdRequest, engine: Engine = ENGINE) -> Reply:
                 "ms": round((time.perf_counter() - started) * 1000, 1),
             },
         )
+        telemetry.count_hop(hop.state if hop else previous, outcome, time.perf_counter() - started)
 
 
 def _language(hop: Hop | None, record: SessionRecord | None) -> str:
