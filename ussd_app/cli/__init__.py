@@ -15,6 +15,7 @@ MODULES = (
     "ussd_app.cli.ussd",
     "ussd_app.cli.sms",
     "ussd_app.cli.reminders",
+    "ussd_app.cli.broadcast",
     "ussd_app.cli.reports",
     "ussd_app.cli.worker",
     "ussd_app.cli.privacy",

@@ -1,0 +1,472 @@
+"""Reminder planning: set-based SQL into reminder_sent, then one outbox row per member and day.
+
+A run for day D (Africa/Dakar) does, in one transaction:
+1. one INSERT … SELECT into reminder_sent of every (unpaid instalment of an active loan, rule)
+   whose rule fires on D, driven by the partial index `ix_instalment_unpaid_due_on`, with
+   ON CONFLICT DO NOTHING on the unique (instalment_id, rule): a rule fires at most once;
+2. for the day's rows not yet linked to an SMS, one outbox row per member (rendered in Python,
+   written in bulk), linked through ReminderSent.outbound_sms_id.
+
+Runs are serialised (a PostgreSQL advisory transaction lock; on SQLite every transaction begins
+IMMEDIATE), so two workers' ticks or a tick and `reminders run` never double a reminder, and a
+member never gets two reminder rows for one day. A rule fires only on its own day: a run for a
+later day never looks back, so there is no catch-up after a gap.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import Date, Select, and_, bindparam, case, func, literal, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from i18n.gsm7 import fold, segments
+from models.cooperative import Cooperative, Member
+from models.enums import CancelReason, LoanStatus, SmsKind, SmsStatus
+from models.ledger_tables import Instalment, Loan
+from models.messaging import OutboundSms, ReminderSent
+from sms.reminders.hours import SendingHours
+from sms.reminders.messages import Item, language_of, render
+from sms.reminders.rules import RULES, Rule
+
+log = logging.getLogger("mbolo.reminders")
+
+# One planner at a time across processes (PostgreSQL); the key only has to be stable.
+LOCK_KEY = zlib.crc32(b"mbolo.reminders.planner")
+
+
+def rules_on(day: date) -> list[tuple[Rule, date]]:
+    """Each rule with the due date it looks at on `day`."""
+    return [(rule, rule.due_on(day)) for rule in RULES]
+
+
+def _matches(day: date):
+    """(rule, condition) pairs: the loan's frequency and the instalment's due date for each rule."""
+    return [
+        (rule, and_(Loan.frequency == str(rule.frequency), Instalment.due_on == due))
+        for rule, due in rules_on(day)
+    ]
+
+
+def candidates(day: date, *columns) -> Select:
+    """Unpaid instalments of active loans that a rule reminds about on `day`, with their rule."""
+    matches = _matches(day)
+    rule = case(*[(cond, literal(r.code)) for r, cond in matches]).label("rule")
+    due_dates = sorted({due for _, due in rules_on(day)})
+    return (
+        select(Instalment.id.label("instalment_id"), rule, literal(day, Date).label("day"), *columns)
+        .join(Loan, Loan.id == Instalment.loan_id)
+        .where(
+            # The literal dates and the partial index's own predicate let the planner use it.
+            Instalment.due_on.in_(due_dates),
+            Instalment.amount_paid < Instalment.amount_due,
+            Loan.status == LoanStatus.ACTIVE,
+            or_(*[cond for _, cond in matches]),
+        )
+    )
+
+
+def _insert(session: Session):
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def plan(session: Session, day: date) -> int:
+    """Insert the day's (instalment, rule) rows, leaving existing ones alone; return how many are new."""
+    stmt = (
+        _insert(session)(ReminderSent)
+        .from_select(["instalment_id", "rule", "day"], candidates(day))
+        .on_conflict_do_nothing(index_elements=["instalment_id", "rule"])
+    )
+    # preserve_rowcount: SQLAlchemy only promises rowcount for UPDATE/DELETE otherwise.
+    return max(session.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount, 0)
+
+
+def lock(session: Session) -> None:
+    """Serialise planners until the transaction ends (SQLite: BEGIN IMMEDIATE already does)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+
+
+@dataclass
+class DayResult:
+    """What one run did for one day; `line()` is the command's summary."""
+
+    day: date
+    planned: int = 0
+    queued: int = 0
+    opted_out: int = 0
+    expired: int = 0
+    updated: int = 0
+    attached: int = 0
+    no_phone: int = 0
+    send_at: datetime | None = None
+
+    @property
+    def created(self) -> int:
+        """Outbox rows written by this run."""
+        return self.queued + self.opted_out + self.expired
+
+    def line(self) -> str:
+        """One summary line: created, updated, unchanged, failed."""
+        when = self.send_at.strftime("%H:%M") if self.send_at else "-"
+        return (
+            f"reminders {self.day.isoformat()}: {self.planned} planned; created {self.created} SMS "
+            f"(queued {self.queued} for {when}, cancelled opted_out {self.opted_out}, "
+            f"cancelled expired {self.expired}), updated {self.updated}, "
+            f"unchanged {self.attached} (already sent today), failed {self.no_phone} (no phone)"
+        )
+
+
+@dataclass
+class _Row:
+    reminder_id: int
+    item: Item
+    member_id: int
+    phone: str | None
+    language: str
+    opted_out: bool
+    cooperative_id: int
+    coop_code: str
+
+
+_ROW_COLUMNS = (
+    ReminderSent.id,
+    ReminderSent.rule,
+    Instalment.due_on,
+    (Instalment.amount_due - Instalment.amount_paid).label("unpaid"),
+    Loan.reference,
+    Loan.member_id,
+    Member.phone,
+    Member.language,
+    Member.opted_out,
+    Member.cooperative_id,
+    Cooperative.code,
+)
+
+
+def _day_rows(day: date, *conditions) -> Select:
+    return (
+        select(*_ROW_COLUMNS)
+        .join(Instalment, Instalment.id == ReminderSent.instalment_id)
+        .join(Loan, Loan.id == Instalment.loan_id)
+        .join(Member, Member.id == Loan.member_id)
+        .join(Cooperative, Cooperative.id == Member.cooperative_id)
+        .where(ReminderSent.day == day, *conditions)
+    )
+
+
+def _as_row(r) -> _Row:
+    return _Row(
+        reminder_id=r[0],
+        item=Item(rule=r[1], reference=r[4], due_on=r[2], unpaid=int(r[3])),
+        member_id=r[5],
+        phone=r[6],
+        language=language_of(r[7]),
+        opted_out=bool(r[8]),
+        cooperative_id=r[9],
+        coop_code=r[10],
+    )
+
+
+def overdue_by_member(session: Session, today: date, members: Select) -> dict[int, int]:
+    """Σ unpaid of the members' active loans' instalments due before `today` (the arrears)."""
+    rows = session.execute(
+        select(Loan.member_id, func.sum(Instalment.amount_due - Instalment.amount_paid))
+        .join(Instalment, Instalment.loan_id == Loan.id)
+        .where(
+            Loan.member_id.in_(members),
+            Loan.status == LoanStatus.ACTIVE,
+            Instalment.amount_paid < Instalment.amount_due,
+            Instalment.due_on < today,
+        )
+        .group_by(Loan.member_id)
+    ).all()
+    return {member_id: int(total) for member_id, total in rows}
+
+
+def write_messages(
+    session: Session, day: date, now: datetime, hours: SendingHours, cost_per_segment: int
+) -> DayResult:
+    """One outbox row per member for the day's reminders not yet linked to an SMS; link them."""
+    result = DayResult(day=day, send_at=hours.reminder_time(day, now))
+    unlinked = (
+        ReminderSent.outbound_sms_id.is_(None),
+        Instalment.amount_paid < Instalment.amount_due,
+        Loan.status == LoanStatus.ACTIVE,
+    )
+    rows = [_as_row(r) for r in session.execute(_day_rows(day, *unlinked))]
+    if not rows:
+        return result
+    by_member: dict[int, list[_Row]] = defaultdict(list)
+    for row in rows:
+        by_member[row.member_id].append(row)
+
+    links: list[tuple[int, int]] = []  # (reminder_sent id, outbound_sms id)
+    earlier = _earlier_sms(session, day)
+    mine = [m for m in by_member if m in earlier]
+    if mine:
+        links += _attach(
+            session, day, now, {m: by_member.pop(m) for m in mine}, earlier, cost_per_segment, result
+        )
+
+    members = (
+        select(Loan.member_id)
+        .join(Instalment, Instalment.loan_id == Loan.id)
+        .join(ReminderSent, ReminderSent.instalment_id == Instalment.id)
+        .where(ReminderSent.day == day, ReminderSent.outbound_sms_id.is_(None))
+    )
+    overdue = overdue_by_member(session, day, members) if by_member else {}
+    values, owners = [], []
+    for member_id, group in sorted(by_member.items()):
+        first = group[0]
+        if not first.phone:
+            result.no_phone += len(group)
+            continue
+        body = fold(
+            render(first.language, first.coop_code, [g.item for g in group], overdue.get(member_id, 0))
+        )
+        parts = segments(body)
+        status, reason, cost = SmsStatus.QUEUED, None, parts * cost_per_segment
+        if first.opted_out:
+            status, reason, cost = SmsStatus.CANCELLED, CancelReason.OPTED_OUT, 0
+            result.opted_out += 1
+        elif result.send_at is None:
+            status, reason, cost = SmsStatus.CANCELLED, CancelReason.EXPIRED, 0
+            result.expired += 1
+        else:
+            result.queued += 1
+        when = result.send_at or now
+        values.append(
+            {
+                "to": first.phone,
+                "text": body,
+                "kind": str(SmsKind.REMINDER),
+                "language": first.language,
+                "status": str(status),
+                "failure_reason": str(reason) if reason else None,
+                "cooperative_id": first.cooperative_id,
+                "member_id": member_id,
+                "attempts": 0,
+                "send_after": when,
+                "next_attempt_at": when,
+                "segments": parts,
+                "cost": cost,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        owners.append(group)
+    if values:
+        ids = session.scalars(
+            OutboundSms.__table__.insert().returning(OutboundSms.id, sort_by_parameter_order=True), values
+        ).all()
+        links += [
+            (row.reminder_id, sms_id) for sms_id, group in zip(ids, owners, strict=True) for row in group
+        ]
+    _link(session, links)
+    return result
+
+
+def _earlier_sms(session: Session, day: date) -> dict[int, tuple[int, str]]:
+    """member id → (outbox id, status) of the reminder SMS an earlier run wrote for `day`."""
+    rows = session.execute(
+        select(Loan.member_id, OutboundSms.id, OutboundSms.status)
+        .select_from(ReminderSent)
+        .join(Instalment, Instalment.id == ReminderSent.instalment_id)
+        .join(Loan, Loan.id == Instalment.loan_id)
+        .join(OutboundSms, OutboundSms.id == ReminderSent.outbound_sms_id)
+        .where(ReminderSent.day == day)
+        .distinct()
+    ).all()
+    return {member_id: (sms_id, status) for member_id, sms_id, status in rows}
+
+
+def _attach(session, day, now, groups, earlier, cost_per_segment, result) -> list[tuple[int, int]]:
+    """New rows of a member who already has the day's SMS: that SMS carries them (one a day).
+
+    While it is still queued it is rendered again to name every instalment of the day; once the
+    sender has taken it, the new rows are only linked (the next rule's day will name them).
+    """
+    links = []
+    queued = {earlier[m][0]: m for m in groups if earlier[m][1] == SmsStatus.QUEUED}
+    if queued:
+        old = [_as_row(r) for r in session.execute(_day_rows(day, ReminderSent.outbound_sms_id.in_(queued)))]
+        members = select(Member.id).where(Member.id.in_(list(queued.values())))
+        overdue = overdue_by_member(session, day, members)
+        for sms_id, member_id in queued.items():
+            rows = [r for r in old if r.member_id == member_id and r.item.unpaid > 0] + groups[member_id]
+            first = rows[0]
+            body = fold(
+                render(first.language, first.coop_code, [r.item for r in rows], overdue.get(member_id, 0))
+            )
+            parts = segments(body)
+            # Only while still queued: the sender may have taken it since we read its status.
+            changed = session.execute(
+                update(OutboundSms)
+                .where(OutboundSms.id == sms_id, OutboundSms.status == SmsStatus.QUEUED)
+                .values(text=body, segments=parts, cost=parts * cost_per_segment, updated_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if changed:
+                result.updated += 1
+            else:
+                result.attached += len(groups[member_id])
+    for member_id, group in groups.items():
+        if earlier[member_id][0] not in queued:
+            result.attached += len(group)
+        links += [(row.reminder_id, earlier[member_id][0]) for row in group]
+    return links
+
+
+def _link(session: Session, links: list[tuple[int, int]]) -> None:
+    """Set ReminderSent.outbound_sms_id in bulk (one statement on PostgreSQL)."""
+    if not links:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text(
+                "UPDATE reminder_sent SET outbound_sms_id = v.sms_id "
+                "FROM unnest(CAST(:rids AS integer[]), CAST(:sids AS integer[])) AS v(rid, sms_id) "
+                "WHERE reminder_sent.id = v.rid"
+            ),
+            {"rids": [r for r, _ in links], "sids": [s for _, s in links]},
+        )
+        return
+    session.execute(
+        update(ReminderSent.__table__)
+        .where(ReminderSent.__table__.c.id == bindparam("rid"))
+        .values(outbound_sms_id=bindparam("sid")),
+        [{"rid": r, "sid": s} for r, s in links],
+    )
+
+
+def run_day(session: Session, now: datetime, hours: SendingHours, cost_per_segment: int) -> DayResult:
+    """Plan the rules of `now`'s local day and write their outbox rows; the caller commits."""
+    day = hours.local(now).date()
+    lock(session)
+    planned = plan(session, day)
+    result = write_messages(session, day, now, hours, cost_per_segment)
+    result.planned = planned
+    return result
+
+
+def run(runtime, now: datetime | None = None) -> DayResult:
+    """`reminders run` and the worker's tick: one transaction, idempotent, safe to call twice."""
+    now = now or runtime.clock.now()
+    hours = SendingHours.from_config(runtime.config)
+    with runtime.sessions() as session, session.begin():
+        result = run_day(session, now, hours, runtime.config.SMS_COST_PER_SEGMENT)
+    log.info(
+        "reminders planned",
+        extra={
+            "day": result.day.isoformat(),
+            "planned": result.planned,
+            "queued": result.queued,
+            "opted_out": result.opted_out,
+            "expired": result.expired,
+            "updated": result.updated,
+            "attached": result.attached,
+            "no_phone": result.no_phone,
+        },
+    )
+    return result
+
+
+# --- preview ------------------------------------------------------------------------------------
+
+
+@dataclass
+class RuleLine:
+    """One rule's share of a day: how many instalments, how much unpaid, how many already planned."""
+
+    rule: Rule
+    due_on: date
+    instalments: int = 0
+    unpaid: int = 0
+    planned: int = 0
+
+
+@dataclass
+class PreviewSms:
+    """The SMS a member would get that day."""
+
+    member_no: str
+    phone: str | None
+    language: str
+    text: str
+    segments: int
+    opted_out: bool
+
+
+@dataclass
+class Preview:
+    """What would go out on a day, per rule, and the messages; nothing written."""
+
+    day: date
+    send_at: datetime | None
+    rules: list[RuleLine] = field(default_factory=list)
+    messages: list[PreviewSms] = field(default_factory=list)
+
+
+def preview_day(session: Session, day: date, now: datetime, hours: SendingHours) -> Preview:
+    """The day's reminders as they would be planned and rendered now (read-only)."""
+    preview = Preview(day=day, send_at=hours.reminder_time(day, now))
+    lines = {rule.code: RuleLine(rule, due) for rule, due in rules_on(day)}
+    planned = set(
+        session.execute(
+            select(ReminderSent.instalment_id, ReminderSent.rule).where(ReminderSent.day == day)
+        ).all()
+    )
+    query = (
+        candidates(
+            day,
+            Instalment.due_on,
+            (Instalment.amount_due - Instalment.amount_paid).label("unpaid"),
+            Loan.reference,
+            Loan.member_id,
+            Member.member_no,
+            Member.phone,
+            Member.language,
+            Member.opted_out,
+            Cooperative.code,
+        )
+        .join(Member, Member.id == Loan.member_id)
+        .join(Cooperative, Cooperative.id == Member.cooperative_id)
+    )
+    by_member: dict[int, list] = defaultdict(list)
+    for r in session.execute(query):
+        line = lines[r.rule]
+        line.instalments += 1
+        line.unpaid += int(r.unpaid)
+        line.planned += (r.instalment_id, r.rule) in planned
+        by_member[r.member_id].append(r)
+    preview.rules = list(lines.values())
+    members = candidates(day).with_only_columns(Loan.member_id)
+    overdue = overdue_by_member(session, day, members) if by_member else {}
+    for member_id, group in by_member.items():
+        first = group[0]
+        items = [Item(r.rule, r.reference, r.due_on, int(r.unpaid)) for r in group]
+        body = fold(render(first.language, first.code, items, overdue.get(member_id, 0)))
+        preview.messages.append(
+            PreviewSms(
+                first.member_no,
+                first.phone,
+                language_of(first.language),
+                body,
+                segments(body),
+                first.opted_out,
+            )
+        )
+    preview.messages.sort(key=lambda m: (m.phone or "", m.member_no))
+    return preview
+
+
+def tick(runtime, now: datetime) -> dict:
+    """The worker's 10-minute task: late, missed or doubled ticks are harmless (see `run`)."""
+    result = run(runtime, now)
+    return {"day": result.day.isoformat(), "planned": result.planned, "created": result.created}

@@ -1,0 +1,82 @@
+"""`reminders run` and `reminders preview` (DESIGN §4, §9)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from i18n.formatting import format_money
+from sms.reminders import planner
+from sms.reminders.hours import SendingHours
+
+reminders = AppGroup("reminders", help="Reminder SMS before and after each instalment.")
+
+
+def parse_now(value: str, tz) -> datetime:
+    """An ISO-8601 instant; a naive value is local time (Africa/Dakar)."""
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not an ISO-8601 date-time (2026-12-01T09:00)") from exc
+    return at.replace(tzinfo=tz) if at.tzinfo is None else at
+
+
+@reminders.command("run")
+@click.option("--now", "now_text", metavar="ISO-8601", help="Run as of this instant (naive = Africa/Dakar).")
+def run_command(now_text: str | None) -> None:
+    """Plan the rules whose day is today (or --now's date) and write their outbox rows; idempotent."""
+    from ussd_app import runtime
+
+    rt = runtime()
+    now = parse_now(now_text, rt.config.tz) if now_text else rt.clock.now()
+    click.echo(planner.run(rt, now).line())
+
+
+@reminders.command("preview")
+@click.option("--date", "day_text", required=True, metavar="YYYY-MM-DD", help="The day to look at.")
+@click.option("--limit", default=20, show_default=True, help="How many SMS texts to print.")
+def preview_command(day_text: str, limit: int) -> None:
+    """What would go out that day, per rule; writes nothing."""
+    from ussd_app import runtime
+
+    try:
+        day = date.fromisoformat(day_text)
+    except ValueError as exc:
+        raise click.BadParameter(f"{day_text!r} is not a date (YYYY-MM-DD)", param_hint="--date") from exc
+    rt = runtime()
+    hours = SendingHours.from_config(rt.config)
+    with rt.sessions() as session:
+        preview = planner.preview_day(session, day, rt.clock.now(), hours)
+        session.rollback()
+    click.echo(f"Reminders for {day:%A %Y-%m-%d} (preview: nothing written)")
+    click.echo(f"{'rule':<5} {'loans':<8} {'due on':<11} {'instalments':>11} {'unpaid':>14} {'planned':>8}")
+    for line in preview.rules:
+        click.echo(
+            f"{line.rule.code:<5} {line.rule.frequency:<8} {line.due_on.isoformat():<11} "
+            f"{line.instalments:>11} {format_money(line.unpaid):>14} {line.planned:>8}"
+        )
+    messages = preview.messages
+    going = [m for m in messages if m.phone and not m.opted_out]
+    when = (
+        preview.send_at.strftime("%H:%M") if preview.send_at else "never (that day's sending hours are over)"
+    )
+    click.echo(
+        f"SMS: {len(going)} to send at {when}, {sum(m.segments for m in going)} segments, "
+        f"estimated {format_money(sum(m.segments for m in going) * rt.config.SMS_COST_PER_SEGMENT)}; "
+        f"not sent: {sum(m.opted_out for m in messages)} opted out (STOP), "
+        f"{sum(not m.phone for m in messages)} without phone"
+    )
+    for message in messages[:limit]:
+        flag = " [STOP]" if message.opted_out else ""
+        who = f"{message.member_no} {message.phone or '-'} ({message.language}, {message.segments} seg)"
+        click.echo(f"  {who}{flag}: {message.text}")
+    if len(messages) > limit:
+        click.echo(f"  … and {len(messages) - limit} more")
+
+
+def register(app: Flask) -> None:
+    """Add the `reminders` group."""
+    app.cli.add_command(reminders)
