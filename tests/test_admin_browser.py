@@ -1,0 +1,234 @@
+"""The coordinator pages and the simulator in headless Chromium (Debian's chromium + chromium-driver).
+
+Run only when MBOLO_BROWSER_TESTS=1 or in CI's PostgreSQL pass (MBOLO_CI_PASS=postgres); the app
+is served by werkzeug's `make_server` in a thread on a free port. Each page's screenshot is saved
+under test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from models.admin_user import create_user
+from models.enums import Role
+from tests import factories as f
+from tests.conftest import DEFAULT_NOW
+
+ENABLED = os.environ.get("MBOLO_BROWSER_TESTS") == "1" or os.environ.get("MBOLO_CI_PASS") == "postgres"
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not ENABLED, reason="browser tests run with MBOLO_BROWSER_TESTS=1 or in CI's PostgreSQL pass"
+    ),
+]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+PASSWORD = "coordinator-password"
+WAIT = 20  # seconds a page may take to show an element (a wait for the browser, not a timed assertion)
+
+
+@pytest.fixture
+def live_server(app):
+    """The app on a free local port, served from a thread."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """Headless Chromium driven by the distribution's chromedriver (nothing downloaded)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    assert Path(CHROMEDRIVER).exists(), (
+        "install chromium and chromium-driver (apt-get install -y chromium chromium-driver)"
+    )
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1600",
+    ):
+        options.add_argument(flag)
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    options.add_experimental_option(
+        "prefs",
+        {"download.default_directory": str(downloads), "download.prompt_for_download": False},
+    )
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+    )
+    driver.downloads = downloads
+    yield driver
+    driver.quit()
+
+
+def _shot(driver, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1280, max(900, min(int(height) + 40, 6000)))
+    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+
+
+def _wait_for(driver, css: str):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, WAIT).until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+
+def _wait_text(driver, css: str, fragment: str) -> str:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, WAIT).until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, css), fragment))
+    return driver.find_element(By.CSS_SELECTOR, css).text
+
+
+@pytest.fixture
+def demo(db):
+    """A demo cooperative with a borrower and a treasurer, another cooperative, a coordinator."""
+    coop = f.coop(db, "GIE Ndiambour", "NDB", demo=True)
+    other = f.coop(db, "GIE Saloum", "SLM")
+    awa = f.member(db, coop, "M0001", "Awa Diop", phone="+221771234567", savings=15_000)
+    f.loan(
+        db, awa, "L-001", principal=100_000, interest=10_000, installments=10, first_due_on=date(2026, 10, 1)
+    )
+    treasurer = f.member(db, coop, "M0002", "Fatou Ndiaye", phone="+221772222222", role=Role.TREASURER)
+    f.member(db, other, "M0001", "Binta Sarr", phone="+221773333333")
+    create_user(db, email="coord@mbolo.sn", password=PASSWORD, role="coordinator", now=DEFAULT_NOW)
+    db.commit()
+    ids = {"coop": coop.id, "awa": awa.id, "treasurer": treasurer.id}
+    db.close()  # SQLite: no transaction of the test's may hold the lock while the server writes
+    return ids
+
+
+def _log_in(driver, base: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{base}/admin/")
+    _wait_for(driver, "#email")
+    _shot(driver, "01-login")
+    driver.find_element(By.ID, "email").send_keys("coord@mbolo.sn")
+    driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    driver.find_element(By.ID, "login-submit").click()
+    _wait_for(driver, "#dashboard-title")
+
+
+def test_dashboard_cooperative_and_overdue_csv(live_server, browser, demo):
+    """Log in, see the dashboard and its charts, open a cooperative, export the overdue CSV."""
+    from selenium.webdriver.common.by import By
+
+    _log_in(browser, live_server)
+    assert "Toutes les coopératives" in browser.find_element(By.ID, "dashboard-title").text
+    for chart in ("chart-history", "chart-ageing", "chart-par30", "chart-reminders"):
+        assert browser.find_elements(By.CSS_SELECTOR, f"#{chart} svg rect"), chart
+    assert browser.find_element(By.ID, "fig-outstanding").text == "110 000 F"
+    _shot(browser, "02-dashboard")
+
+    browser.find_element(By.LINK_TEXT, "GIE Ndiambour").click()
+    _wait_text(browser, "#dashboard-title", "GIE Ndiambour")
+    assert browser.find_element(By.ID, "fig-par30").text == "100,0 %"
+    _shot(browser, "03-cooperative")
+
+    browser.find_element(By.ID, "overdue-link").click()
+    _wait_for(browser, "#overdue-table")
+    assert "Awa Diop" in browser.find_element(By.ID, "overdue-table").text
+    _shot(browser, "04-overdue")
+
+    browser.find_element(By.ID, "overdue-csv").click()
+    deadline = time.monotonic() + WAIT
+    files: list[Path] = []
+    while time.monotonic() < deadline:  # waiting for the browser to finish writing the download
+        files = [p for p in browser.downloads.glob("*.csv")]
+        if files:
+            break
+        time.sleep(0.2)
+    assert files, "the CSV was not downloaded"
+    rows = list(csv.DictReader(files[0].read_text(encoding="utf-8-sig").splitlines(), delimiter=";"))
+    assert [(r["member_no"], r["overdue"], r["days_late"]) for r in rows] == [("M0001", "22000", "61")]
+
+    browser.find_element(By.LINK_TEXT, "M0001 · Awa Diop").click()
+    _wait_for(browser, "#member-outstanding")
+    assert browser.find_element(By.ID, "member-outstanding").text == "110 000 F"
+    _shot(browser, "05-member")
+
+
+def _take_phone(driver, base: str, member_id: int) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    driver.get(f"{base}/simulator/")
+    Select(driver.find_element(By.ID, "member-select")).select_by_value(str(member_id))
+    driver.find_element(By.ID, "take-phone").click()
+    _wait_for(driver, "#dial")
+
+
+def _press(driver, entry: str, expect: str) -> str:
+    from selenium.webdriver.common.by import By
+
+    field = driver.find_element(By.ID, "entry")
+    field.send_keys(entry)
+    driver.find_element(By.ID, "send-key").click()
+    return _wait_text(driver, "#screen", expect)
+
+
+def test_simulator_pin_balance_and_treasurer_payment(live_server, browser, demo):
+    """Dial as a member, set a PIN, read the balance; PAY as the treasurer; balance and receipt change."""
+    from selenium.webdriver.common.by import By
+
+    _log_in(browser, live_server)
+    _take_phone(browser, live_server, demo["awa"])
+    _shot(browser, "06-simulator")
+    browser.find_element(By.ID, "dial").click()
+    _wait_text(browser, "#screen", "Choisissez votre code PIN")
+    _press(browser, "4826", "Tapez encore")
+    _press(browser, "4826", "Solde")
+    screen = _press(browser, "1", "Reste à payer")
+    assert "Reste à payer: 110 000 F" in screen
+    assert "Épargne: 15 000 F" in screen
+    _shot(browser, "07-simulator-balance")
+
+    _take_phone(browser, live_server, demo["treasurer"])
+    browser.find_element(By.ID, "sms-body").send_keys("PAY M0001 5000")
+    browser.find_element(By.ID, "sms-submit").click()
+    thread = _wait_text(browser, "#thread", "Recu R")
+    assert "PAY M0001 5000" in thread
+    assert "5 000 F" in thread
+    _shot(browser, "08-simulator-treasurer")
+
+    _take_phone(browser, live_server, demo["awa"])
+    thread = _wait_text(browser, "#thread", "Recu R")
+    assert "Reste à payer: 105 000 F" in thread
+    browser.find_element(By.ID, "dial").click()
+    _wait_text(browser, "#screen", "Entrez votre code PIN")
+    _press(browser, "4826", "Solde")
+    screen = _press(browser, "1", "Reste à payer")
+    assert "Reste à payer: 105 000 F" in screen
+    _shot(browser, "09-simulator-after-payment")

@@ -1,0 +1,232 @@
+"""Dashboards (overall and per cooperative), the overdue list and its CSV, and the member page."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+
+from flask import Response, abort, redirect, render_template, request, url_for
+
+from models import audit
+from models.cooperative import Cooperative, Member
+from models.enums import Source
+from models.portfolio import Month, cooperative_lines, dashboard, member_file, overdue_list
+from ussd_app.admin import charts
+from ussd_app.admin.pages import bp
+from ussd_app.admin.security import coordinator_only, current_user, require_cooperative
+
+log = logging.getLogger("mbolo.admin")
+
+CSV_COLUMNS = (
+    "cooperative",
+    "member_no",
+    "name",
+    "phone",
+    "overdue",
+    "outstanding",
+    "days_late",
+    "last_reminder_at",
+    "last_reminder_status",
+    "opted_out",
+)
+
+
+def _chosen_month(today) -> Month:
+    """`?month=YYYY-MM`, else this month; a month after this one is brought back to this one."""
+    current = Month.of(today)
+    raw = request.args.get("month", "")
+    try:
+        month = Month.parse(raw) if raw else current
+    except ValueError:
+        return current
+    return min(month, current, key=lambda m: (m.year, m.month))
+
+
+def _today():
+    from ussd_app import runtime
+
+    return runtime().clock.today()
+
+
+def _render_dashboard(cooperative: Cooperative | None):
+    from ussd_app import db_session, runtime
+
+    rt = runtime()
+    session = db_session()
+    today = _today()
+    month = _chosen_month(today)
+    board = dashboard(
+        session,
+        month,
+        today,
+        daily_budget=rt.config.SMS_DAILY_BUDGET,
+        cooperative_id=cooperative.id if cooperative else None,
+        tz=rt.config.tz,
+    )
+    lines = cooperative_lines(session, today, month) if cooperative is None else []
+    figures = board.portfolio
+    return render_template(
+        "admin/dashboard.html",
+        cooperative=cooperative,
+        board=board,
+        lines=lines,
+        month=month,
+        previous_month=month.shift(-1),
+        next_month=month.shift(1) if month != Month.of(today) else None,
+        charts={
+            "history": charts.history_chart(board.history),
+            "ageing": charts.ageing_chart(figures.buckets),
+            "production": charts.production_chart(board.production),
+            "reminders": charts.reminders_chart(board.reminders),
+            "par30": charts.gauge("PAR30", figures.par30, charts.percent(figures.par30), "bad", mark=0.05),
+            "rate": charts.gauge(
+                "Taux de remboursement",
+                board.collection.rate,
+                charts.percent(board.collection.rate),
+                "ok",
+            ),
+            "budget": charts.gauge(
+                "Budget SMS du mois",
+                board.sms.used,
+                charts.percent(board.sms.used) if board.sms.budget else "sans budget",
+                "sent",
+            ),
+        },
+    )
+
+
+@bp.get("/")
+def index():
+    """The coordinator's overall dashboard; a manager goes straight to their cooperative."""
+    user = current_user()
+    if not user.is_coordinator:
+        return redirect(url_for("admin.cooperative", cooperative_id=user.cooperative_id, **request.args))
+    return _render_dashboard(None)
+
+
+def _cooperative_or_404(cooperative_id: int) -> Cooperative:
+    from ussd_app import db_session
+
+    require_cooperative(cooperative_id)
+    coop = db_session().get(Cooperative, cooperative_id)
+    if coop is None:
+        abort(404)
+    return coop
+
+
+@bp.get("/cooperatives/<int:cooperative_id>")
+def cooperative(cooperative_id: int):
+    """One cooperative's dashboard."""
+    return _render_dashboard(_cooperative_or_404(cooperative_id))
+
+
+@bp.get("/overdue")
+def overdue_all():
+    """Every cooperative's overdue members (coordinators)."""
+    coordinator_only()
+    return _render_overdue(None)
+
+
+@bp.get("/cooperatives/<int:cooperative_id>/overdue")
+def overdue(cooperative_id: int):
+    """One cooperative's overdue members."""
+    return _render_overdue(_cooperative_or_404(cooperative_id))
+
+
+def _render_overdue(cooperative: Cooperative | None):
+    from ussd_app import db_session
+
+    lines = overdue_list(db_session(), _today(), cooperative.id if cooperative else None)
+    return render_template(
+        "admin/overdue.html",
+        cooperative=cooperative,
+        lines=lines,
+        total=sum(line.overdue for line in lines),
+        today=_today(),
+    )
+
+
+@bp.get("/overdue.csv")
+def overdue_all_csv():
+    """The overall overdue list as CSV (coordinators)."""
+    coordinator_only()
+    return _overdue_csv(None)
+
+
+@bp.get("/cooperatives/<int:cooperative_id>/overdue.csv")
+def overdue_csv(cooperative_id: int):
+    """One cooperative's overdue list as CSV."""
+    return _overdue_csv(_cooperative_or_404(cooperative_id))
+
+
+def _cell(value) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula (=, +, -, @ at the start)."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not text.lstrip("+-").isdigit():
+        return "'" + text
+    return text
+
+
+def _local(at, tz) -> str:
+    return at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if at else ""
+
+
+def _overdue_csv(cooperative: Cooperative | None) -> Response:
+    """UTF-8 with BOM and `;` so that a French spreadsheet opens it in columns; the export is audited."""
+    from ussd_app import db_session, runtime
+
+    session = db_session()
+    today = _today()
+    lines = overdue_list(session, today, cooperative.id if cooperative else None)
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    tz = runtime().config.tz
+    for line in lines:
+        writer.writerow(
+            [
+                _cell(line.cooperative),
+                _cell(line.member_no),
+                _cell(line.name),
+                _cell(line.phone),
+                line.overdue,
+                line.outstanding,
+                line.days_late,
+                _local(line.last_reminder_at, tz),
+                line.last_reminder_status or "",
+                "yes" if line.opted_out else "no",
+            ]
+        )
+    user = current_user()
+    audit.record(
+        session,
+        actor=f"user:{user.email}",
+        action="admin.export_overdue",
+        target=f"cooperative:{cooperative.id}" if cooperative else "cooperative:all",
+        source=Source.WEB,
+        at=runtime().clock.now(),
+        after={"rows": len(lines)},
+    )
+    session.commit()
+    name = f"retards-{cooperative.code if cooperative else 'tous'}-{today.isoformat()}.csv"
+    return Response(
+        buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@bp.get("/members/<int:member_id>")
+def member(member_id: int):
+    """A member's position, schedule, repayments, savings, production and SMS."""
+    from ussd_app import db_session
+
+    session = db_session()
+    person = session.get(Member, member_id)
+    if person is None:
+        require_cooperative(None)  # same answer for "not there" and "not yours" for managers
+        abort(404)
+    require_cooperative(person.cooperative_id)
+    return render_template("admin/member.html", file=member_file(session, person, _today()), today=_today())
