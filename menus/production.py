@@ -28,17 +28,22 @@ TASK_KEYS = ("pp", "pq", "pw", "pk", "pr", "po")
 
 
 def display_name(name: str) -> str:
-    """A product name for screens and SMS: GSM-7 (Pâte → Pate), cut after a whole word beyond 40."""
+    """A product name for screens and SMS: GSM-7 (Pâte → Pate), beyond 40 characters cut after a word.
+
+    A cut after a whole word reads as a name ("Couscous de mil enrichi au niébé"); only a single
+    word longer than the room is cut in the middle, marked with a '.'.
+    """
     name = fold(" ".join(name.split()))
     if len(name) <= NAME_ROOM:
         return name
-    words = name[: NAME_ROOM - 1].split(" ")
-    if len(words) > 1:
-        words.pop()  # the last word is cut in the middle
-        # "Couscous de mil enrichi au niébé de." reads badly: drop dangling short words (de, au, en).
-        while len(words) > 1 and len(words[-1]) <= 3:
-            words.pop()
-    return " ".join(words).rstrip(" ,;:-'") + "."
+    words = name[: NAME_ROOM + 1].split(" ")
+    if len(words) == 1:
+        return name[: NAME_ROOM - 1] + "."
+    words.pop()  # cut in the middle, or empty when the cut fell on a space
+    # "… au niébé de" reads badly: drop dangling short words (de, au, en, du).
+    while len(words) > 1 and len(words[-1]) <= 3:
+        words.pop()
+    return " ".join(words).rstrip(" ,;:-'")
 
 
 def format_quantity(quantity: int) -> str:

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from i18n.gsm7 import septets
 from menus.production import display_name
@@ -34,9 +34,11 @@ LONG_NAMES = [
 ]
 
 
-def arrange_member(db, coop, *, language: str = Language.FR, phone: str = NUMBER, name: str = "Awa Diop"):
+def arrange_member(
+    db, coop, *, language: str = Language.FR, phone: str = NUMBER, name: str = "Awa Diop", member_no="M0001"
+):
     """A member of `coop` who already chose the PIN."""
-    member = factories.member(db, coop, name=name, phone=phone, language=language)
+    member = factories.member(db, coop, member_no, name=name, phone=phone, language=language)
     member.pin_hash = hash_pin(PIN, "test-pin-secret")
     db.commit()
     return member
@@ -333,13 +335,15 @@ def test_the_optional_receipt_is_sent_in_the_members_language(db, runtime, coop,
     ("name", "shown"),
     [
         ("Poudre de feuilles de moringa séchées", "Poudre de feuilles de moringa séchées"),
-        ("Couscous de mil enrichi au niébé de qualité supérieure", "Couscous de mil enrichi au niébé."),
+        ("Couscous de mil enrichi au niébé de qualité supérieure", "Couscous de mil enrichi au niébé"),
+        ("Confiture de mangue et de papaye du Saloum", "Confiture de mangue et de papaye"),
+        ("Pâte d'arachide", "Pate d'arachide"),
         ("Farine   de mil", "Farine de mil"),
         ("X" * 60, "X" * 39 + "."),
     ],
 )
 def test_long_product_names_are_cut_after_a_whole_word(name, shown):
-    """Names beyond 40 characters are cut after a word, dangling short words dropped, with a '.'."""
+    """Names beyond 40 characters are cut after a word, dangling short words dropped; GSM-7 only."""
     assert display_name(name) == shown
 
 
@@ -372,3 +376,51 @@ def test_the_report_reads_the_week_in_dakar(db, client, clock, awa, phone):
     open_production(phone)
     phone.press("1")
     assert "Cette semaine (07/12-13/12)" in phone.press("5")
+
+
+@pytest.fixture
+def statements(engine):
+    """The SQL statements sent to the database (BEGIN/COMMIT left out), per hop."""
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    yield seen
+    event.remove(engine, "before_cursor_execute", count)
+
+
+def test_read_only_hops_of_the_report_stay_within_three_statements(db, phone, statements):
+    """List, quantity, confirmation and week screens: at most 3 SQL statements a hop (DESIGN §3)."""
+    phone.dial()
+    phone.press(PIN)
+    for entry in ("2", "1", "120", "3", "2", "0", "98"):
+        statements.clear()
+        phone.press(entry)
+        assert len(statements) <= 3, (entry, statements)
+    assert reports(db) == []
+
+
+def test_the_receipt_fits_one_sms_with_long_names(db, runtime, client):
+    """The longest realistic member and product names, a 6-digit quantity: still one segment."""
+    runtime.config = replace(runtime.config, PRODUCTION_RECEIPT_SMS=True)
+    c = factories.coop(db, "GIE Fatick", "FTK")
+    factories.product(db, c, "Couscous de mil enrichi au niébé de qualité supérieure", "sac de 50 kg")
+    for i, language in enumerate((Language.FR, Language.WO, Language.EN)):
+        number = f"+22177444556{i}"
+        arrange_member(
+            db, c, language=language, phone=number, name="Ndeye Fatou Ndiaye Diop Sarr", member_no=f"M{i}"
+        )
+        phone = Phone(client, number)
+        open_production(phone)
+        phone.press("1")
+        phone.press("100000")
+        phone.press("1")
+    texts = outbox(db)
+    assert len(texts) == 3
+    for sms in texts:
+        assert sms.segments == 1 and septets(sms.text) <= 160, sms.text
+        assert "100 000 sac de 50 kg" in sms.text
+        assert "Couscous de mil enrichi au niébé" in sms.text
