@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from models.enums import SmsStatus
 from models.messaging import EarlyDeliveryReport, OutboundSms
 from models.phones import mask
+from sms import telemetry
 
 log = logging.getLogger("mbolo.sms")
 
@@ -87,7 +88,9 @@ def record_report(session: Session, report: DeliveryReport, now: datetime) -> st
     if target is None:
         log.warning("delivery report with unknown status", extra={"status": report.status[:40]})
         return "ignored"
-    known = session.scalar(select(OutboundSms.id).where(OutboundSms.gateway_message_id == report.message_id))
+    known = session.execute(
+        select(OutboundSms.id, OutboundSms.sent_at).where(OutboundSms.gateway_message_id == report.message_id)
+    ).first()
     if known is None:
         session.add(
             EarlyDeliveryReport(
@@ -100,6 +103,8 @@ def record_report(session: Session, report: DeliveryReport, now: datetime) -> st
         log.info("delivery report kept early", extra={"message_id": report.message_id})
         return "early"
     changed = _apply(session, report.message_id, target, report.failure_reason, now)
+    if changed:
+        telemetry.count_delivery_report(target, report.failure_reason, known.sent_at, now)
     log.info(
         "delivery report",
         extra={

@@ -35,7 +35,7 @@ from models.database import is_postgres
 from models.enums import SmsStatus
 from models.messaging import OutboundSms
 from models.phones import mask
-from sms import gateways, presend
+from sms import gateways, presend, telemetry
 from sms.delivery import apply_early_reports, expire_early_reports
 from sms.exceptions import SmsError, SmsRejected, SmsUnavailable
 from sms.gateways.base import Gateway, RecipientResult
@@ -140,6 +140,7 @@ def _log_row(row: Claimed, status: str, **fields) -> None:
             **{k: v for k, v in fields.items() if v is not None},
         },
     )
+    telemetry.count_send_outcome(row.kind, status, fields.get("reason"))
 
 
 class Sender:

@@ -60,22 +60,28 @@ SEND_FAILURE_REASONS = (
     "http_429",
     "http_4xx",
     "http_5xx",
+    "lease_expired",
     "other",
 )
-_REASON_KEYS = {r.lower(): r for r in SEND_FAILURE_REASONS}
+_REASON_KEYS = {re.sub(r"[\s_\-]", "", r).lower(): r for r in SEND_FAILURE_REASONS}
 _REASON_KEYS["notnetworksubcriber"] = "NotNetworkSubscriber"  # the gateway's own spelling
 _HTTP = re.compile(r"^(?:http[ _]?)?([45])(\d\d)$")
 
 
 def failure_reason_label(reason: str | None) -> str:
-    """Fold a gateway failure reason or transport error to one of SEND_FAILURE_REASONS."""
+    """Fold a gateway failure reason or transport error to one of SEND_FAILURE_REASONS.
+
+    The sender writes reasons as the gateway's status with its code (`InvalidPhoneNumber (403)`),
+    or as the transport error (`HTTP 503`, `timeout: ReadTimeout`), possibly followed by
+    `(permanent)` or `(gave up after 5 attempts)`: the first words name the reason.
+    """
     if not reason:
         return "other"
-    # The adapter writes refusals as `Status (code)`: the status names the reason.
-    key = re.sub(r"[\s_\-]", "", re.sub(r"\s*\(\d+\)\s*$", "", str(reason))).lower()
+    head = re.sub(r"(\s*\([^)]*\))+\s*$", "", str(reason)).split(":", 1)[0]
+    key = re.sub(r"[\s_\-]", "", head).lower()
     if key in _REASON_KEYS:
         return _REASON_KEYS[key]
-    if key.startswith("timeout") or "timedout" in key or key.endswith("timeout"):
+    if "timeout" in key or "timedout" in key:
         return "timeout"
     if key.startswith("connection") or "connectionerror" in key:
         return "connection"
@@ -110,6 +116,11 @@ SMS_DLR_LAG_SECONDS = Histogram(
     "From the gateway accepting an SMS to its final delivery report.",
     buckets=(5, 15, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 24 * 3600),
 )
+SMS_DELIVERY_REPORTS = Counter(
+    "mbolo_sms_delivery_reports",
+    "Delivery reports that moved an outbox row, by the status it moved to (sent, delivered, failed).",
+    ["status"],
+)
 REMINDER_PLANNING_LAST_SUCCESS = Gauge(
     "mbolo_reminder_planning_last_success_timestamp_seconds",
     "Unix time of the last reminder planning that completed.",
@@ -137,6 +148,8 @@ for _reason in SEND_FAILURE_REASONS:
     SMS_SEND_FAILURES.labels(_reason)
 for _kind in SmsKind:
     SMS_SENT.labels(str(_kind))
+for _status in ("sent", "delivered", "failed"):
+    SMS_DELIVERY_REPORTS.labels(_status)
 
 
 # --- one-line helpers for the places where things happen -----------------------------------------
@@ -153,6 +166,14 @@ def count_sent(kind: str) -> None:
     SMS_SENT.labels(str(kind)).inc()
 
 
+def count_send_outcome(kind: str, status: str, reason: str | None = None) -> None:
+    """The sender's verdict on one row: `sent` counts a send; failed, retried or lost counts a failure."""
+    if status == "sent":
+        count_sent(kind)
+    elif status in ("failed", "queued", "unknown") and reason:
+        count_send_failure(reason)
+
+
 def count_send_failure(reason: str | None) -> None:
     """One failed send attempt (transient or permanent), by folded reason."""
     SMS_SEND_FAILURES.labels(failure_reason_label(reason)).inc()
@@ -162,6 +183,18 @@ def observe_dlr_lag(sent_at: datetime | None, reported_at: datetime) -> None:
     """A final delivery report arrived: how long after the gateway took the SMS."""
     if sent_at is not None and reported_at >= sent_at:
         SMS_DLR_LAG_SECONDS.observe((reported_at - sent_at).total_seconds())
+
+
+def count_delivery_report(
+    status: str, failure_reason: str | None, sent_at: datetime | None, at: datetime
+) -> None:
+    """A delivery report moved a row: final ones feed the DLR lag, failures count by reason."""
+    SMS_DELIVERY_REPORTS.labels(str(status)).inc()
+    if str(status) == "sent":
+        return
+    observe_dlr_lag(sent_at, at)
+    if str(status) == "failed":
+        count_send_failure(failure_reason)
 
 
 def mark_reminder_planning(at: datetime) -> None:

@@ -44,6 +44,11 @@ def local(name: str, **labels) -> float:
         ("insufficient credit", "InsufficientCredit"),
         ("InsufficientBalance (405)", "InsufficientBalance"),
         ("InvalidPhoneNumber (403)", "InvalidPhoneNumber"),
+        ("InvalidSenderId (402) (permanent)", "InvalidSenderId"),
+        ("HTTP 401: The supplied authentication is invalid (permanent)", "http_4xx"),
+        ("HTTP 503 (gave up after 5 attempts)", "http_5xx"),
+        ("timeout: ReadTimeout", "timeout"),
+        ("connection error: ConnectionError", "connection"),
         ("InsufficientBalance", "InsufficientBalance"),
         ("UserInBlackList", "UserInBlacklist"),
         ("NotNetworkSubcriber", "NotNetworkSubscriber"),
@@ -54,6 +59,7 @@ def local(name: str, **labels) -> float:
         ("429", "http_429"),
         ("http_503", "http_5xx"),
         ("HTTP 404", "http_4xx"),
+        ("lease expired", "lease_expired"),
         ("something new", "other"),
         (None, "other"),
     ],
@@ -193,3 +199,39 @@ def test_database_down_still_answers_with_database_up_zero(tmp_path, clock):
     families = list(DatabaseCollector(make_session_factory(engine), clock).collect())
     assert [(f.name, f.samples[0].value) for f in families] == [("mbolo_database_up", 0)]
     engine.dispose()
+
+
+def test_the_sender_counts_sends_and_failures_by_reason(db, clock, sender, sms_gateway):
+    """A sent receipt and a refusal for lack of balance each add one to their series."""
+    from tests.sms_support import queue
+
+    sent = local("mbolo_sms_sent_total", kind="receipt")
+    broke = local("mbolo_sms_send_failures_total", reason="InsufficientBalance")
+    sms_gateway.fail_numbers({"+221770000002": 405})
+    queue(db, clock, to="+221770000001", text="a")
+    queue(db, clock, to="+221770000002", text="b")
+    sender.send_due()
+    assert local("mbolo_sms_sent_total", kind="receipt") == sent + 1
+    assert local("mbolo_sms_send_failures_total", reason="InsufficientBalance") == broke + 1
+
+
+def test_a_failed_delivery_report_counts_its_reason_and_the_lag(db, clock, sender, client):
+    """A `Failed` report with InsufficientCredit 90 s after sending: one failure, one lag observation."""
+    from tests.sms_support import fresh, queue
+
+    credit = local("mbolo_sms_send_failures_total", reason="InsufficientCredit")
+    lag = local("mbolo_sms_dlr_lag_seconds_count")
+    lag_sum = local("mbolo_sms_dlr_lag_seconds_sum")
+    failed = local("mbolo_sms_delivery_reports_total", status="failed")
+    row = queue(db, clock)
+    sender.send_due()
+    message_id = fresh(db, row.id).gateway_message_id
+    clock.advance(seconds=90)
+    answer = client.post(
+        "/sms/delivery", data={"id": message_id, "status": "Failed", "failureReason": "InsufficientCredit"}
+    )
+    assert answer.status_code == 200
+    assert local("mbolo_sms_send_failures_total", reason="InsufficientCredit") == credit + 1
+    assert local("mbolo_sms_delivery_reports_total", status="failed") == failed + 1
+    assert local("mbolo_sms_dlr_lag_seconds_count") == lag + 1
+    assert local("mbolo_sms_dlr_lag_seconds_sum") == lag_sum + 90
