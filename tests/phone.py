@@ -58,3 +58,11 @@ class Phone:
         self.ended = body.startswith("END ")
         self.last = body[4:]
         return self.last
+
+
+def give_pin(session, member, pin: str, secret: str) -> None:
+    """Arrange a member who already chose `pin` (hashed as the service does)."""
+    from models.pin import hash_pin
+
+    member.pin_hash = hash_pin(pin, secret)
+    session.commit()

@@ -164,7 +164,11 @@ class Engine:
                 hop.value = items[index - 1].value
                 save = (screen.save_as, hop.value) if screen.save_as else None
                 return self.resolve(screen.then, hop), save
-        raise Invalid(N_("Choix invalide. Tapez un des numéros."))
+        if screen.options or screen.choices is not None:
+            raise Invalid(N_("Choix invalide. Tapez un des numéros."))
+        if screen.is_paged:
+            raise Invalid(N_("Tapez 98 (suite), 0 (retour) ou 00 (menu)."))
+        raise Invalid(N_("Tapez 0 (retour) ou 00 (menu)."))
 
     # --- rendering -------------------------------------------------------------------------------
 
@@ -184,15 +188,7 @@ class Engine:
         page_items = pages[hop.page - 1]
         footer = self._footer(screen, hop, more=hop.page < len(pages))
         hint = hop.t(hop.hint, **hop.hint_values) if hop.hint else ""
-        body = "\n".join(p for p in [hint, head, *page_items, footer] if p)
-        if septets(body) > LIMIT and hint:
-            # The hint takes the title's place, then (on a full page) the last items' places;
-            # the next hop without a hint shows the whole page again.
-            shown = list(page_items)
-            body = "\n".join(p for p in [hint, *shown, footer] if p)
-            while septets(body) > LIMIT and shown:
-                shown.pop()
-                body = "\n".join(p for p in [hint, *shown, footer] if p)
+        body = _fit(hint, head, page_items, footer, title_first=bool(screen.options or screen.choices))
         if septets(body) > LIMIT:
             # The graph test keeps every screen within the limit; this guards against data it missed.
             log.warning("ussd.screen_too_long", extra={"screen": screen.name, "chars": septets(body)})
@@ -246,6 +242,31 @@ class Engine:
     def _longest_footer(self, hop: Hop) -> str:
         parts = [hop.t(N_("98 Suite")), hop.t(N_("0 Retour")), hop.t(N_("00 Menu"))]
         return " ".join(parts)
+
+
+def _fit(hint: str, head: str, items: list[str], footer: str, *, title_first: bool) -> str:
+    """Join the parts; with a hint that makes the screen too long, give up what matters least.
+
+    On menus and lists the title goes first (the options are the screen), then trailing items;
+    on information screens trailing lines go first, then the title; as a last resort the footer,
+    since the hint itself says which keys to type.
+    """
+    parts = {"head": head, "items": list(items), "footer": footer}
+
+    def body() -> str:
+        return "\n".join(p for p in [hint, parts["head"], *parts["items"], parts["footer"]] if p)
+
+    if not hint or septets(body()) <= LIMIT:
+        return body()
+    if title_first:
+        parts["head"] = ""
+    while septets(body()) > LIMIT and len(parts["items"]) > 1:
+        parts["items"].pop()
+    if septets(body()) > LIMIT:
+        parts["head"] = ""
+    if septets(body()) > LIMIT:
+        parts["footer"] = ""
+    return body()
 
 
 ENGINE = Engine(REGISTRY, ENTRY)

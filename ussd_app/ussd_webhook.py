@@ -5,13 +5,13 @@ from __future__ import annotations
 import hmac
 import logging
 
-from flask import Blueprint, Flask, Response, abort, request
+from flask import Blueprint, Flask, Response, abort, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from models.messaging import UssdEvent
 from models.phones import try_normalise
 from ussd_app.conversation import answer, apology
-from ussd_app.engine import Reply
+from ussd_app.engine import ENGINE, Reply
 from ussd_app.ussd_adapter import ADAPTER, BadUssdRequest
 
 MAX_BODY = 4096
@@ -55,7 +55,8 @@ def ussd_hop() -> Response:
     except Exception as exc:  # noqa: BLE001 - boundary: a hop never answers 5xx
         log.error("ussd.hop_failed", extra={"error": type(exc).__name__})
         return ADAPTER.respond(Reply(apology(), True))
-    return ADAPTER.respond(answer(rt, hop))
+    engine = current_app.extensions.get("mbolo.ussd_engine", ENGINE)  # tests may add screens
+    return ADAPTER.respond(answer(rt, hop, engine))
 
 
 @bp.post("/ussd/events")
