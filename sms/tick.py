@@ -31,6 +31,7 @@ TASKS: dict[str, str] = {
     "outbox_sweep": "sms.sender:sweep",
     "inbound_retry": "sms.inbound:retry_unhandled",
     "declaration_lifecycle": "sms.commands.declarations:tick",
+    "gateway_balance": "sms.credit:check_balance",
 }
 
 

@@ -235,3 +235,64 @@ def test_a_failed_delivery_report_counts_its_reason_and_the_lag(db, clock, sende
     assert local("mbolo_sms_delivery_reports_total", status="failed") == failed + 1
     assert local("mbolo_sms_dlr_lag_seconds_count") == lag + 1
     assert local("mbolo_sms_dlr_lag_seconds_sum") == lag_sum + 90
+
+
+@pytest.fixture
+def application_api():
+    """A local stand-in for Africa's Talking's GET /version1/user (Application data)."""
+    import json
+    import threading
+
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Request, Response
+
+    state = {"status": 200, "balance": "XOF 4321.5000", "seen": []}
+
+    @Request.application
+    def api(request):
+        state["seen"].append((request.path, request.args.get("username"), request.headers.get("apiKey")))
+        if state["status"] != 200:
+            return Response("The supplied authentication is invalid", status=state["status"])
+        body = {"UserData": {"balance": state["balance"]}}
+        return Response(json.dumps(body), mimetype="application/json")
+
+    server = make_server("127.0.0.1", 0, api, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state["url"] = f"http://127.0.0.1:{server.server_port}"
+    yield state
+    server.shutdown()
+
+
+def test_the_tick_reads_the_gateway_balance_through_the_application_data_call(
+    runtime, clock, application_api
+):
+    """check_balance calls /version1/user with the username and key, and feeds the balance gauge."""
+    from dataclasses import replace
+
+    from sms.credit import check_balance
+
+    runtime.config = replace(
+        runtime.config,
+        SMS_GATEWAY="africastalking",
+        AT_USERNAME="mbolo",
+        AT_API_KEY="key-123",
+        AT_API_URL=application_api["url"],
+    )
+    assert check_balance(runtime, clock.now()) == "XOF 4321.5000"
+    assert application_api["seen"] == [("/version1/user", "mbolo", "key-123")]
+    assert local("mbolo_gateway_balance", currency="XOF") == 4321.5
+    assert local("mbolo_gateway_balance_checked_timestamp_seconds") == clock.now().timestamp()
+
+    application_api["status"] = 401
+    clock.advance(minutes=10)
+    assert check_balance(runtime, clock.now()).startswith("unavailable")
+    assert local("mbolo_gateway_balance", currency="XOF") == 4321.5  # the last good value stays
+    assert local("mbolo_gateway_balance_checked_timestamp_seconds") == (clock.now().timestamp() - 600)
+
+
+def test_the_console_gateway_has_no_balance(runtime, clock):
+    """With SMS_GATEWAY=console the task does nothing."""
+    from sms.credit import check_balance
+
+    assert check_balance(runtime, clock.now()) == "no balance call for this gateway"
