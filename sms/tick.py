@@ -28,6 +28,7 @@ INTERVAL = timedelta(minutes=10)
 SLOT_KEY = "mbolo:tick:slot:{slot}"
 
 TASKS: dict[str, str] = {
+    "reminder_planning": "sms.reminders.planner:tick",
     "outbox_sweep": "sms.sender:sweep",
     "inbound_retry": "sms.inbound:retry_unhandled",
     "declaration_lifecycle": "sms.commands.declarations:tick",

@@ -372,3 +372,84 @@ def test_reminders_preview_shows_each_rule_and_the_texts_and_writes_nothing(runn
     assert db.scalar(select(func.count()).select_from(ReminderSent)) == 0
     assert reminder_sms(db) == []
     assert runner.invoke(args=["reminders", "preview", "--date", "01/12/2026"]).exit_code == 2
+
+
+# --- through the sender's re-check (`sms send-pending`) ----------------------------------------
+
+
+@pytest.fixture
+def via_gateway(runtime, at_config, sms_gateway):
+    """The CLI's sender posts to the local Africa's Talking–compatible server."""
+    runtime.config = at_config
+    return sms_gateway
+
+
+def send_pending(runner, when: str) -> str:
+    """`sms send-pending --now WHEN`; its summary line."""
+    out = runner.invoke(args=["sms", "send-pending", "--now", when])
+    assert out.exit_code == 0, out.output
+    return out.output
+
+
+def test_paid_between_planning_and_sending_is_cancelled_paid(runner, runtime, db, coop, via_gateway):
+    """Planned at 00:05, paid at 08:00: at 09:00 the sender cancels it (paid); the other one goes."""
+    payer, other = f.member(db, coop, "M0001"), f.member(db, coop, "M0002")
+    f.loan(db, payer, "L-PAY", principal=20_000, interest=0, installments=2, first_due_on=date(2026, 12, 4))
+    f.loan(db, other, "L-OTH", first_due_on=date(2026, 12, 4))
+    db.commit()
+    planner.run(runtime, at(date(2026, 12, 1), 0, 5))
+    now = at(date(2026, 12, 1), 8, 0)
+    record_repayment(db, member=payer, amount=10_000, paid_on=now.date(), now=now, source=Source.SMS)
+    db.commit()
+    send_pending(runner, "2026-12-01T09:00")
+    paid, sent = reminder_sms(db)
+    assert (paid.status, paid.failure_reason) == (SmsStatus.CANCELLED, "paid")
+    assert sent.status == SmsStatus.SENT
+    assert [m["to"] for m in via_gateway.messages()] == [other.phone]
+
+
+def test_still_unsent_when_quiet_hours_begin_is_cancelled_expired_never_sent_next_day(
+    runner, runtime, db, coop, via_gateway
+):
+    """A reminder still queued at 20:00 (no sender ran that day) expires; 19:59 was still in time."""
+    early, late = f.member(db, coop, "M0001"), f.member(db, coop, "M0002")
+    f.loan(db, early, "L-E", first_due_on=date(2026, 12, 4))
+    f.loan(db, late, "L-L", first_due_on=date(2026, 12, 5))
+    db.commit()
+    planner.run(runtime, at(date(2026, 12, 1)))  # L-E's M-3
+    planner.run(runtime, at(date(2026, 12, 2)))  # L-L's M-3
+    send_pending(runner, "2026-12-01T19:59")
+    send_pending(runner, "2026-12-02T20:00")
+    send_pending(runner, "2026-12-03T09:00")
+    went, expired = reminder_sms(db)
+    assert went.status == SmsStatus.SENT
+    assert (expired.status, expired.failure_reason) == (SmsStatus.CANCELLED, "expired")
+    assert [m["to"] for m in via_gateway.messages()] == [early.phone]
+
+
+def test_opting_out_after_planning_cancels_the_queued_reminder(runner, runtime, db, coop, via_gateway):
+    """STOP at 08:00 after the 00:05 planning: the sender cancels it (opted_out)."""
+    member = f.member(db, coop)
+    f.loan(db, member, first_due_on=date(2026, 12, 4))
+    db.commit()
+    planner.run(runtime, at(date(2026, 12, 1)))
+    member.opted_out = True
+    db.commit()
+    send_pending(runner, "2026-12-01T09:00")
+    (sms,) = reminder_sms(db)
+    assert (sms.status, sms.failure_reason) == (SmsStatus.CANCELLED, "opted_out")
+    assert via_gateway.messages() == []
+
+
+def test_reminders_above_the_daily_budget_are_cancelled_budget(runner, runtime, db, coop, via_gateway):
+    """SMS_DAILY_BUDGET 20 F at 15 F a segment: the first reminder goes, the second waits (budget)."""
+    runtime.config = replace(runtime.config, SMS_DAILY_BUDGET=20)
+    a, b = f.member(db, coop, "M0001"), f.member(db, coop, "M0002")
+    f.loan(db, a, "L-A", first_due_on=date(2026, 12, 4))
+    f.loan(db, b, "L-B", first_due_on=date(2026, 12, 4))
+    db.commit()
+    planner.run(runtime, at(date(2026, 12, 1)))
+    send_pending(runner, "2026-12-01T09:00")
+    statuses = sorted((s.status, s.failure_reason) for s in reminder_sms(db))
+    assert statuses == [(SmsStatus.CANCELLED, "budget"), (SmsStatus.SENT, None)]
+    assert len(via_gateway.messages()) == 1

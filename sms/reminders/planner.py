@@ -30,6 +30,7 @@ from models.cooperative import Cooperative, Member
 from models.enums import CancelReason, LoanStatus, SmsKind, SmsStatus
 from models.ledger_tables import Instalment, Loan
 from models.messaging import OutboundSms, ReminderSent
+from sms import telemetry
 from sms.reminders.hours import SendingHours
 from sms.reminders.messages import Item, language_of, render
 from sms.reminders.rules import RULES, Rule
@@ -361,6 +362,7 @@ def run(runtime, now: datetime | None = None) -> DayResult:
     hours = SendingHours.from_config(runtime.config)
     with runtime.sessions() as session, session.begin():
         result = run_day(session, now, hours, runtime.config.SMS_COST_PER_SEGMENT)
+    telemetry.mark_reminder_planning(runtime.clock.now())
     log.info(
         "reminders planned",
         extra={

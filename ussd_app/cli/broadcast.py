@@ -7,6 +7,7 @@ from contextlib import nullcontext
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 from i18n.formatting import format_money
 from sms.broadcast import BroadcastError, BroadcastPlan, plan_broadcast, write_broadcast
@@ -54,6 +55,7 @@ def describe(plan: BroadcastPlan, tz_name: str) -> list[str]:
 @click.option("--text-wo", help="Wolof text.")
 @click.option("--text-en", help="English text.")
 @click.option("--dry-run", is_flag=True, help="Show recipients, segments and cost; write nothing.")
+@with_appcontext
 def broadcast_command(
     coop_name: str, text_fr: str, text_wo: str | None, text_en: str | None, dry_run: bool
 ) -> None:
