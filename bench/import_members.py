@@ -1,0 +1,194 @@
+"""Benchmark: `import members` of 100 000 rows on PostgreSQL, then the same file again.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1/test python -m bench.import_members [--rows N]
+
+Runs in schemas of its own (`bench_import`, `bench_import_base`), dropped at the end. Prints the
+seconds and rows/s of the first import (everything created) and of the second (nothing created),
+and their ratio to a baseline measured in the same process: a plain psycopg COPY of the same
+member rows into the same table, i.e. the floor of writing those rows at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import text
+
+from bench.dataset import bench_engine
+from models.cooperative import member_key
+from models.csv_import import import_members
+from models.database import make_session_factory
+from models.phones import normalise
+
+FIRST_NAMES = (
+    "Awa",
+    "Moussa",
+    "Fatou",
+    "Aminata",
+    "Ibrahima",
+    "Khady",
+    "Ousmane",
+    "Mariama",
+    "Cheikh",
+    "Ndeye",
+)
+LAST_NAMES = ("Diop", "Ndiaye", "Sow", "Fall", "Sarr", "Ba", "Diallo", "Cisse", "Gueye", "Faye")
+LANGUAGES = ("fr", "wo", "en", "")
+
+
+def member_rows(count: int, cooperatives: int = 200) -> list[list[str]]:
+    """Rows of a members file: phones written the ways people write them, some savings, some roles."""
+    rows = []
+    for i in range(count):
+        digits = f"77{i:07d}"
+        phone = (
+            f"{digits[:2]} {digits[2:5]} {digits[5:7]} {digits[7:]}",
+            digits,
+            f"221{digits}",
+            f"+221{digits}",
+        )[i % 4]
+        coop = i % cooperatives
+        rows.append(
+            [
+                f"Cooperative {coop:04d}",
+                f"M{i // cooperatives:05d}",
+                f"{FIRST_NAMES[i % 10]} {LAST_NAMES[(i // 10) % 10]}",
+                phone,
+                "treasurer" if i < cooperatives else "",
+                LANGUAGES[i % 4],
+                f"{(i % 50) * 500:,}".replace(",", " ") if i % 3 else "",
+                "Thies",
+                "Thies",
+                "",
+            ]
+        )
+    return rows
+
+
+def csv_bytes(rows: list[list[str]]) -> bytes:
+    """The rows as a `;`-separated UTF-8 file with its header."""
+    header = "cooperative;member_no;name;phone;role;language;savings;commune;region;coop_code"
+    return ("\n".join([header, *(";".join(row) for row in rows)]) + "\n").encode()
+
+
+def baseline_copy(rows: list[list[str]], now: datetime) -> float:
+    """Seconds for a plain COPY of the same members (cooperatives created beforehand, not timed)."""
+    engine, _ = bench_engine("bench_import_base")
+    names = sorted({row[0] for row in rows})
+    coop_ids = {}
+    with engine.begin() as conn:
+        for i, name in enumerate(names, 1):
+            conn.execute(
+                text(
+                    "INSERT INTO cooperative (id, name, code, demo, created_at) VALUES (:i, :n, :c, false, :t)"
+                ),
+                {"i": i, "n": name, "c": f"B{i:05d}", "t": now},
+            )
+            coop_ids[name] = i
+    started = time.perf_counter()
+    # The COPY still has to turn each phone into E.164: that is part of writing the row.
+    buf = io.StringIO()
+    stamp = now.isoformat()
+    for row in rows:
+        values = (
+            coop_ids[row[0]],
+            row[1],
+            member_key(row[1]),
+            row[2],
+            normalise(row[3]),
+            row[4] or "member",
+            row[5] or "fr",
+            "active",
+            0,
+            "false",
+            "false",
+            stamp,
+            stamp,
+        )
+        buf.write("\t".join(str(v) for v in values) + "\n")
+    columns = (
+        "cooperative_id, member_no, member_key, name, phone, role, language, status, wrong_pins, "
+        "locked, opted_out, created_at, updated_at"
+    )
+    with engine.begin() as conn:
+        raw = conn.connection.dbapi_connection
+        with raw.cursor() as cur, cur.copy(f"COPY member ({columns}) FROM STDIN") as copy:
+            copy.write(buf.getvalue())
+    elapsed = time.perf_counter() - started
+    _drop(engine, "bench_import_base")
+    return elapsed
+
+
+def _drop(engine, schema: str) -> None:
+    engine.dispose()
+    import os
+
+    from sqlalchemy import create_engine
+
+    from bench.dataset import DEFAULT_URL
+    from models.database import normalise_url
+
+    admin = create_engine(
+        normalise_url(os.environ.get("DATABASE_URL") or DEFAULT_URL), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def timed_import(sessions, data: bytes, now: datetime) -> tuple[float, object]:
+    """Seconds for one import, commit included."""
+    started = time.perf_counter()
+    with sessions() as session:
+        result = import_members(session, data, now=now, today=now.date(), filename="bench.csv")
+        session.commit()
+    return time.perf_counter() - started, result
+
+
+def main() -> None:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+    now = datetime.now(UTC)
+    rows = member_rows(args.rows)
+    data = csv_bytes(rows)
+
+    engine, _ = bench_engine("bench_import")
+    sessions = make_session_factory(engine)
+    first, result = timed_import(sessions, data, now)
+    assert result.created == args.rows and not result.failed, result.summary()
+    second, again = timed_import(sessions, data, now)
+    assert again.created == 0 and again.unchanged == args.rows, again.summary()
+    _drop(engine, "bench_import")
+    baseline = baseline_copy(rows, now)
+
+    figures = {
+        "rows": args.rows,
+        "first_import_s": round(first, 2),
+        "first_import_rows_per_s": round(args.rows / first),
+        "second_import_s": round(second, 2),
+        "second_import_rows_per_s": round(args.rows / second),
+        "baseline_copy_s": round(baseline, 2),
+        "first_vs_copy": round(first / baseline, 2),
+        "second_vs_copy": round(second / baseline, 2),
+    }
+    print(f"import members, {args.rows} rows on PostgreSQL")
+    print(f"  first import : {first:6.2f} s  {args.rows / first:9.0f} rows/s  ({result.summary()})")
+    print(f"  second import: {second:6.2f} s  {args.rows / second:9.0f} rows/s  ({again.summary()})")
+    print(
+        f"  baseline COPY: {baseline:6.2f} s  {args.rows / baseline:9.0f} rows/s  (same rows, phones normalised)"
+    )
+    print(f"  ratio to COPY: first {first / baseline:.2f}x, second {second / baseline:.2f}x")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

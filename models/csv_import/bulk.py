@@ -1,0 +1,52 @@
+"""Inserting many rows at once: COPY on PostgreSQL, one executemany on SQLite.
+
+An ORM bulk INSERT … RETURNING spends most of its time building and splitting statements of a
+thousand rows each; COPY streams the rows in one go. The new ids are taken from the table's
+sequence first, in one query, so the caller gets them in the order of its rows.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, text
+from sqlalchemy.orm import Session
+
+from models.database import is_postgres
+
+
+def insert_rows(session: Session, model, rows: list[dict], *, with_ids: bool = False) -> list[int]:
+    """Insert `rows` (dicts with the same keys) into `model`'s table; return their ids if asked."""
+    if not rows:
+        return []
+    if not is_postgres(session):
+        if with_ids:
+            stmt = insert(model).returning(model.id, sort_by_parameter_order=True)
+            return list(session.scalars(stmt, rows))
+        session.execute(insert(model), rows)
+        return []
+    table = model.__table__
+    columns = list(rows[0])
+    ids: list[int] = []
+    if with_ids:
+        # One query reserves the whole block of ids; COPY then writes them with the rows.
+        ids = list(
+            session.scalars(
+                text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+                {"table": table.name, "n": len(rows)},
+            )
+        )
+        columns = ["id", *columns]
+    raw = session.connection().connection.dbapi_connection
+    quoted = ", ".join(f'"{name}"' for name in columns)
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+        if with_ids:
+            for new_id, row in zip(ids, rows, strict=True):
+                copy.write_row([new_id, *(_plain(v) for v in row.values())])
+        else:
+            for row in rows:
+                copy.write_row([_plain(v) for v in row.values()])
+    return ids
+
+
+def _plain(value):
+    # StrEnum members go to the database as their text.
+    return str(value) if isinstance(value, str) else value

@@ -1,0 +1,64 @@
+"""What an import did: counts, the rows it refused (with their file line numbers) and warnings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, order=True)
+class Issue:
+    """A problem found in the file; `line` is the file line number (the header is line 1)."""
+
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}" if self.line else self.message
+
+
+@dataclass
+class ImportResult:
+    """Counts per data row: each row is created, updated, unchanged or failed (with its reason)."""
+
+    kind: str
+    sha256: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+    # Side effects worth telling the operator that are not rows (cooperatives created, …).
+    notes: list[str] = field(default_factory=list)
+
+    def fail(self, line: int, message: str) -> None:
+        """Refuse one row."""
+        self.failed.append(Issue(line, message))
+
+    def warn(self, line: int, message: str) -> None:
+        """Report something applied differently from the file, or not applied."""
+        self.warnings.append(Issue(line, message))
+
+    def summary(self) -> str:
+        """The one summary line of DESIGN §4."""
+        return (
+            f"created {self.created}, updated {self.updated}, "
+            f"unchanged {self.unchanged}, failed {len(self.failed)}"
+        )
+
+    def counts(self) -> dict:
+        """The counts written to the import's audit event."""
+        return {
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "failed": len(self.failed),
+            "warnings": len(self.warnings),
+        }
+
+    def finish(self) -> ImportResult:
+        """Sort the issues by line so the report reads like the file."""
+        self.failed.sort()
+        self.warnings.sort()
+        return self
