@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from i18n.catalog import N_
+from menus.declaration import ROUTE as DECLARE
 from menus.hop import Hop
 from menus.loan import ROUTE as LOAN
 from menus.screens import Option, Screen
@@ -22,7 +23,7 @@ SCREENS = [
             Option("1", N_("Solde"), "balance"),
             Option("2", N_("Déclarer production"), "production", when=active),
             Option("3", N_("Mon prêt"), LOAN, when=active),
-            Option("4", N_("Déclarer un paiement"), "declare", when=active),
+            Option("4", N_("Déclarer un paiement"), DECLARE, when=active),
             Option("5", N_("Langue"), "language"),
             Option("6", N_("Changer PIN"), "pin_current"),
         ],
