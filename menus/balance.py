@@ -13,7 +13,7 @@ def balance_view(hop: Hop) -> dict:
     """The figures of the balance screen (two SQL statements, see models.position)."""
     pos = member_position(hop.db, hop.member_id, hop.today)
     lines = [hop.t(N_("Épargne: {amount}"), amount=format_money(pos.savings))]
-    lines.append(hop.t(N_("Reste à payer: {amount}"), amount=format_money(pos.outstanding)))
+    lines.append(hop.t(N_("Reste dû: {amount}"), amount=format_money(pos.outstanding)))
     if pos.overdue:
         lines.append(hop.t(N_("Dont en retard: {amount}"), amount=format_money(pos.overdue)))
     if pos.next_due is not None:

@@ -35,22 +35,22 @@ def _load() -> Registry:
             continue
         registry.add(module.SCREENS)
     resumable = tuple(sorted(s.name for s in registry.screens.values() if s.resumable))
-    registry.add([_resume_screen(resumable)])
+    registry.add([resume_screen(resumable)])
     registry.check()
     return registry
 
 
-def continue_task(hop: Hop) -> str:
-    """Put the interrupted task's context back and return to its screen (main if it no longer exists)."""
-    state = (hop.resume or {}).get("s")
-    if state not in REGISTRY or not REGISTRY[state].resumable:
-        return "main"
-    hop.ctx = dict(hop.resume.get("c") or {})
-    return state
+def resume_screen(resumable: tuple[str, ...]) -> Screen:
+    """The offer made right after the PIN when this phone left a multi-step task within the session TTL."""
 
+    def continue_task(hop: Hop) -> str:
+        """Put the interrupted task's context back and return to its screen (main if it is gone)."""
+        state = (hop.resume or {}).get("s")
+        if state not in resumable:
+            return "main"
+        hop.ctx = dict(hop.resume.get("c") or {})
+        return state
 
-def _resume_screen(resumable: tuple[str, ...]) -> Screen:
-    # Offered right after the PIN when this phone left a multi-step task within the session TTL.
     return Screen(
         "resume",
         N_("Vous avez une opération non terminée."),
@@ -59,6 +59,7 @@ def _resume_screen(resumable: tuple[str, ...]) -> Screen:
             Option("2", N_("Menu principal"), "main"),
         ],
         back=None,
+        nav=False,  # option 2 is the way to the menu; no footer repeating it
     )
 
 

@@ -68,7 +68,7 @@ def test_first_dial_chooses_a_pin_and_the_balance_shows_the_right_figures(db, aw
     assert "6 Changer PIN" in menu
     assert phone.press("1") == (
         "Épargne: 12 500 F\n"
-        "Reste à payer: 107 000 F\n"
+        "Reste du: 107 000 F\n"
         "Dont en retard: 8 000 F\n"
         "Prochaine échéance: 11 000 F le 01/12/2026\n"
         "En attente: 5 000 F\n"
@@ -84,7 +84,7 @@ def test_a_member_without_loan_sees_zero_and_no_instalment(db, awa, phone):
     give_pin(db, awa, PIN, "test-pin-secret")
     phone.dial()
     phone.press(PIN)
-    assert phone.press("1") == "Épargne: 12 500 F\nReste à payer: 0 F\n0 Retour 00 Menu"
+    assert phone.press("1") == "Épargne: 12 500 F\nReste du: 0 F\n0 Retour 00 Menu"
 
 
 @pytest.mark.parametrize("pin", ["1111", "0000", "9999", "1234"])
@@ -335,8 +335,8 @@ WRONG_ENTRIES = [
     ([], "0", "Mbolo - Menu"),
     ([], "98", "Mbolo - Menu"),
     ([], "1*2", "Mbolo - Menu"),
-    (["1"], "5", "Reste à payer"),
-    (["1"], "98", "Reste à payer"),
+    (["1"], "5", "Reste du"),
+    (["1"], "98", "Reste du"),
     (["3"], "9", "Vos prets en cours:"),
     (["3"], "abc", "Vos prets en cours:"),
     (["3", "1"], "4", "Pret L-A"),
