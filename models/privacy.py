@@ -262,28 +262,6 @@ def _row(obj, names: Iterable[str]) -> dict:
     return out
 
 
-def find_member(session: Session, coop: str, member_no: str) -> Member:
-    """The member `member_no` of the cooperative named or coded `coop`; PrivacyError otherwise."""
-    from models.cooperative import member_key
-
-    text = coop.strip()
-    cooperative = session.scalar(
-        select(Cooperative).where(
-            (func.upper(Cooperative.code) == text.upper()) | (func.lower(Cooperative.name) == text.lower())
-        )
-    )
-    if cooperative is None:
-        raise PrivacyError(f"no cooperative named or coded {text!r}")
-    member = session.scalar(
-        select(Member).where(
-            Member.cooperative_id == cooperative.id, Member.member_key == member_key(member_no)
-        )
-    )
-    if member is None:
-        raise PrivacyError(f"no member {member_no!r} in {cooperative.name}")
-    return member
-
-
 def export_member(session: Session, member: Member, *, now: datetime) -> dict:
     """Everything held on one person, as JSON-ready data (an access request under Law 2008-12).
 

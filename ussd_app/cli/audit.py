@@ -11,7 +11,8 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from models import Member, audit
-from models.privacy import PrivacyError, find_member
+from models.directory import find_cooperative, find_member
+from models.errors import NotFound
 
 audit_group = AppGroup("audit", help="The audit trail.")
 
@@ -20,10 +21,10 @@ def _member_id(session, ref: str) -> int:
     """`COOP:MEMBER_NO` (code or name) or a numeric member id."""
     if ":" in ref:
         coop, member_no = ref.rsplit(":", 1)
-        return find_member(session, coop, member_no).id
+        return find_member(session, find_cooperative(session, coop), member_no).id
     if ref.isdigit() and session.scalar(select(Member.id).where(Member.id == int(ref))) is not None:
         return int(ref)
-    raise PrivacyError(f"no member {ref!r}: give COOP:MEMBER_NO or a member id")
+    raise NotFound(f"no member {ref!r}: give COOP:MEMBER_NO or a member id")
 
 
 def _compact(value) -> str:
@@ -47,7 +48,7 @@ def log_command(member_ref: str | None, since, action: str | None, limit: int, a
     with rt.sessions() as session:
         try:
             member_id = _member_id(session, member_ref) if member_ref else None
-        except PrivacyError as exc:
+        except NotFound as exc:
             raise click.ClickException(str(exc)) from None
         since_at = (
             datetime.combine(date(since.year, since.month, since.day), time(0, 0), tzinfo=tz)

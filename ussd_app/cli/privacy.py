@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from datetime import date
@@ -11,26 +10,11 @@ import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
-from models import audit
-from models.privacy import (
-    PrivacyError,
-    cutoff_at,
-    default_cutoff,
-    export_member,
-    find_member,
-    purge,
-    record_export,
-)
+from models.directory import find_cooperative, find_member
+from models.errors import NotFound
+from models.privacy import PrivacyError, cutoff_at, default_cutoff, export_member, purge, record_export
 from sms.inbound import MAX_ATTEMPTS
-
-
-def operator() -> str:
-    """The audit actor for a command run from a shell: the operating-system user."""
-    try:
-        name = getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (some containers)
-        name = "cli"
-    return audit.actor_of(user=name)
+from ussd_app.cli.actor import cli_actor
 
 
 @click.command("purge")
@@ -57,7 +41,7 @@ def purge_command(before, dry_run: bool, batch_size: int) -> None:
     options = {
         "cutoff": cutoff,
         "now": now,
-        "actor": operator(),
+        "actor": cli_actor(),
         "batch_size": batch_size,
         "inbound_retry_limit": MAX_ATTEMPTS,
     }
@@ -93,11 +77,11 @@ def export_command(coop: str, member_no: str, output: str | None, reason: str | 
     now = rt.clock.now()
     with rt.sessions() as session:
         try:
-            member = find_member(session, coop, member_no)
-        except PrivacyError as exc:
+            member = find_member(session, find_cooperative(session, coop), member_no)
+        except NotFound as exc:
             raise click.ClickException(str(exc)) from None
         data = export_member(session, member, now=now)
-        record_export(session, member, now=now, actor=operator(), reason=reason)
+        record_export(session, member, now=now, actor=cli_actor(), reason=reason)
         session.commit()
     text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
     if output:
