@@ -1,0 +1,119 @@
+"""Per-hop budgets (DESIGN §3): ≤ 2 Redis round trips on every hop, ≤ 3 SQL statements on read-only hops.
+
+Round trips are counted where redis-py writes to the socket (`send_packed_command`: one call per
+command, one per pipeline); statements with SQLAlchemy's `before_cursor_execute` event (BEGIN
+IMMEDIATE included on SQLite).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from redis.connection import AbstractConnection
+from sqlalchemy import event
+
+from models.enums import Frequency
+from models.ledger import record_repayment
+from tests import factories as f
+from tests.phone import Phone, give_pin
+from ussd_app.ussd_session import SESSION_KEY
+
+PIN = "4827"
+
+
+@pytest.fixture
+def counters(engine, monkeypatch):
+    """Counts of Redis round trips and SQL statements since the last reset."""
+    counts = {"redis": 0, "sql": 0, "statements": []}
+    original = AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        counts["redis"] += 1
+        return original(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+
+    def on_sql(conn, cursor, statement, parameters, context, executemany):
+        counts["sql"] += 1
+        counts["statements"].append(statement.split()[0])
+
+    event.listen(engine, "before_cursor_execute", on_sql)
+    yield counts
+    event.remove(engine, "before_cursor_execute", on_sql)
+
+
+@pytest.fixture
+def phone(client, db):
+    coop = f.coop(db)
+    member = f.member(db, coop, phone="+221771234567", savings=10_000)
+    give_pin(db, member, PIN, "test-pin-secret")
+    f.loan(db, member, reference="L-1")
+    weekly = f.loan(
+        db, member, reference="L-2", principal=52_000, interest=0, installments=52, frequency=Frequency.WEEKLY
+    )
+    for k in range(10):
+        record_repayment(
+            db,
+            member=member,
+            amount=500,
+            paid_on=date(2026, 10, 1 + k),
+            now=f.DEFAULT_NOW,
+            source="cli",
+            loan=weekly,
+        )
+    db.commit()
+    return Phone(client, "+221771234567")
+
+
+def _hop(counters, press) -> tuple[int, int]:
+    counters["redis"] = counters["sql"] = 0
+    counters["statements"].clear()
+    press()
+    return counters["redis"], counters["sql"]
+
+
+READ_ONLY = ["1", "0", "3", "2", "98", "98", "0", "0", "1", "00", "5", "0", "7", "3", "00"]
+
+
+def test_read_only_hops_stay_within_two_round_trips_and_three_statements(phone, counters):
+    """Menu, balance, loan list, loan detail, pages, back, language menu, wrong entries."""
+    redis_trips, _ = _hop(counters, phone.dial)
+    assert redis_trips <= 2
+    redis_trips, _ = _hop(counters, lambda: phone.press(PIN))
+    assert redis_trips <= 2
+    seen = []
+    for entry in READ_ONLY:
+        redis_trips, statements = _hop(counters, lambda e=entry: phone.press(e))
+        seen.append((entry, redis_trips, statements, list(counters["statements"])))
+        assert redis_trips <= 2, seen[-1]
+        assert statements <= 3, seen[-1]
+        assert not phone.ended
+    assert any(s > 0 for _, _, s, _ in seen)  # the counter sees the balance's queries
+
+
+def test_a_replayed_hop_costs_one_round_trip_and_no_sql(phone, counters):
+    """The stored reply is answered from the single MGET."""
+    phone.dial()
+    phone.press(PIN)
+    phone.press("1")
+    assert _hop(counters, phone.replay) == (1, 0)
+
+
+def test_the_main_menu_needs_no_sql(phone, counters):
+    """Who dials is cached in the session record: the menu is rendered without the database."""
+    phone.dial()
+    phone.press(PIN)
+    phone.press("1")
+    assert _hop(counters, lambda: phone.press("0"))[1] == 0
+
+
+def test_a_live_session_record_stays_under_512_bytes(runtime, phone):
+    """State, ctx, identity, length + HMAC of the text and the last reply (up to 160 characters)."""
+    phone.dial()
+    phone.press(PIN)
+    sizes = []
+    for entry in ["3", "2", "98", "98", "0", "00", "1", "00", "5"]:
+        phone.press(entry)
+        sizes.append(len(runtime.redis.get(SESSION_KEY + phone.session_id)))
+    assert max(sizes) <= 512, sizes
