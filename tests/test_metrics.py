@@ -296,3 +296,26 @@ def test_the_console_gateway_has_no_balance(runtime, clock):
     from sms.credit import check_balance
 
     assert check_balance(runtime, clock.now()) == "no balance call for this gateway"
+
+
+def test_alert_rules_read_only_metrics_that_metrics_exports(client):
+    """Every mbolo_* series named in deploy/alerts.yml is one /metrics exposes; each rule is complete."""
+    from pathlib import Path
+
+    import yaml
+
+    rules = yaml.safe_load((Path(__file__).resolve().parent.parent / "deploy" / "alerts.yml").read_text())
+    text = client.get("/metrics").get_data(as_text=True)
+    exported = set()
+    for name, kind in re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M):
+        suffixes = {"histogram": ["_bucket", "_sum", "_count"]}.get(kind, [""])  # counters: TYPE names _total
+        exported.update(name + s for s in suffixes)
+    seen = 0
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            assert rule["alert"] and rule["labels"]["severity"] in ("warning", "critical")
+            assert rule["annotations"]["summary"]
+            for name in re.findall(r"\bmbolo_[a-z_]+", rule["expr"]):
+                assert name in exported, f"{rule['alert']}: {name} is not exported"
+                seen += 1
+    assert seen >= 15
