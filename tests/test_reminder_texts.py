@@ -11,6 +11,7 @@ from i18n.gsm7 import fold, is_gsm7, segments
 from models.clock import DAKAR
 from sms.reminders.hours import SendingHours
 from sms.reminders.messages import Item, render
+from sms.reminders.messages import segments as sms_segments
 from sms.reminders.rules import HEADER, OVERDUE, RULES
 
 TEXTS = [HEADER, OVERDUE, *sorted({rule.text for rule in RULES})]
@@ -143,3 +144,20 @@ def test_next_open_is_the_end_of_the_quiet_hours(now, opens):
     """A night broadcast waits until 08:00; a daytime one goes now."""
     assert HOURS.next_open(now) == opens
     assert HOURS.is_quiet(now) == (now != opens)
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 6])
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_fast_segment_count_agrees_with_gsm7(language, count):
+    """The planner's segment count of a rendered SMS equals i18n.gsm7's, one item or many, odd codes too."""
+    items = [
+        Item(RULES[k % len(RULES)].code, f"L-{k}[€]", date(2026, 12, k + 1), 10_000 * k) for k in range(count)
+    ]
+    body = render(language, "NDB{x}", items, 5_000)
+    assert is_gsm7(body) and sms_segments(body) == segments(body)
+
+
+def test_references_with_letters_gsm7_lacks_are_folded():
+    """A reference typed with ç or a no-break space still gives a GSM-7 SMS."""
+    body = render("fr", "FAç", [Item("M0", "L\u00a0ç1", date(2026, 12, 1), 1_000)], 0)
+    assert "FAc:" in body and "L c1:" in body and is_gsm7(body)
