@@ -23,7 +23,7 @@ from models.messaging import InboundSms
 from models.phones import mask
 from sms.commands import texts as T
 from sms.commands.errors import Refusal
-from sms.commands.handlers import HANDLERS, Outcome, Request, help_texts
+from sms.commands.handlers import HANDLERS, Outcome, Request, external_id_of, help_texts
 from sms.commands.messenger import Messenger, text
 from sms.commands.parser import Command, Problem, parse
 
@@ -44,7 +44,7 @@ def handle(session: Session, inbound: InboundSms, sender: Member | None, now: da
         config=config,
         out=Messenger(session, now, config),
     )
-    if inbound.status == InboundStatus.HANDLED or _already_posted(session, inbound.gateway_id):
+    if inbound.status == InboundStatus.HANDLED or _already_posted(session, external_id_of(inbound)):
         outcome = Outcome(None, "duplicate")
     else:
         command = parse(inbound.text, request.today)
@@ -68,11 +68,11 @@ def handle(session: Session, inbound: InboundSms, sender: Member | None, now: da
     return outcome
 
 
-def _already_posted(session: Session, gateway_id: str) -> bool:
+def _already_posted(session: Session, external_id: str) -> bool:
     """True when this message already moved money (a redelivery after a crash or a retry)."""
-    if session.scalar(select(Repayment.id).where(Repayment.external_id == gateway_id)) is not None:
+    if session.scalar(select(Repayment.id).where(Repayment.external_id == external_id)) is not None:
         return True
-    return session.scalar(select(SavingsEntry.id).where(SavingsEntry.external_id == gateway_id)) is not None
+    return session.scalar(select(SavingsEntry.id).where(SavingsEntry.external_id == external_id)) is not None
 
 
 def _carry_out(request: Request, command: Command | Problem) -> Outcome:

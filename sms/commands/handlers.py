@@ -9,6 +9,7 @@ serialises whole transactions (BEGIN IMMEDIATE).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -37,6 +38,7 @@ from sms.commands.messenger import Messenger, Text, label, text
 from sms.commands.parser import Command, Keyword, MemberRef
 
 RESEND_WINDOW = timedelta(minutes=30)
+EXTERNAL_ID_LENGTH = 80  # Repayment.external_id and SavingsEntry.external_id
 CANCEL_WINDOW = timedelta(hours=24)
 
 
@@ -60,6 +62,11 @@ class Request:
     today: date
     config: Config
     out: Messenger
+
+    @property
+    def external_id(self) -> str:
+        """The key that makes this message's money change unique: its gateway id (hashed if too long)."""
+        return external_id_of(self.inbound)
 
     @property
     def coop(self) -> str:
@@ -124,6 +131,13 @@ class Request:
                 text(T.INSUFFICIENT_SAVINGS, coop=self.coop, member=who, balance=balance),
             )
         raise exc
+
+
+def external_id_of(inbound: InboundSms) -> str:
+    """The inbound gateway id as a ledger `external_id` (80 characters; longer ids are hashed)."""
+    if len(inbound.gateway_id) <= EXTERNAL_ID_LENGTH:
+        return inbound.gateway_id
+    return "sha256:" + hashlib.sha256(inbound.gateway_id.encode()).hexdigest()[:64]
 
 
 def minutes_ago(now: datetime, then: datetime) -> int:
@@ -197,7 +211,7 @@ def _record(
             source=source,
             recorded_by=treasurer,
             loan=loan,
-            external_id=req.inbound.gateway_id,
+            external_id=req.external_id,
             declaration_id=declaration.id if declaration is not None else None,
         )
     except Refused as exc:
@@ -302,7 +316,7 @@ def _savings(req: Request, cmd: Command, kind: SavingsKind) -> Outcome:
             now=req.now,
             source=Source.SMS,
             recorded_by=treasurer,
-            external_id=req.inbound.gateway_id,
+            external_id=req.external_id,
         )
     except Refused as exc:
         raise req.money_refusal(exc, member, cmd.amount) from exc

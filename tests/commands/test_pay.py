@@ -15,7 +15,9 @@ from tests.commands.conftest import AWA, OTHER_TREASURER, PRESIDENT, STRANGER, T
 
 def repayments(db) -> list[Repayment]:
     db.expire_all()
-    return list(db.scalars(select(Repayment).order_by(Repayment.id)))
+    rows = list(db.scalars(select(Repayment).order_by(Repayment.id)))
+    db.commit()  # end the read: on SQLite an open transaction holds the write lock
+    return rows
 
 
 def outstanding(db, member_id, today=date(2026, 12, 1)) -> int:
@@ -263,3 +265,17 @@ def test_role_is_checked_at_each_message(coop, sms, db):
     from tests.commands.conftest import BINTA
 
     assert sms("PAY m12 5000", BINTA).result == "posted"
+
+
+def test_a_gateway_id_longer_than_the_ledger_column_still_posts_once(coop, sms, db, runtime, clock):
+    """Gateway ids may hold 100 characters, external_id 80: a long id is hashed, and still unique."""
+    long_id = "ATXid_" + "x" * 94
+    assert sms("PAY m12 5000", gateway_id=long_id).result == "posted"
+    [repayment] = repayments(db)
+    assert repayment.external_id.startswith("sha256:") and len(repayment.external_id) <= 80
+    with runtime.sessions() as session:
+        inbound = session.scalar(select(InboundSms).where(InboundSms.gateway_id == long_id))
+        inbound.status = InboundStatus.FAILED
+        again = handle(session, inbound, session.get(Member, coop.treasurer), clock.now(), runtime)
+        session.commit()
+    assert again.result == "duplicate"
