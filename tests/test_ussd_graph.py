@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from i18n.gsm7 import is_gsm7, septets
 from menus.registry import ENTRY, REGISTRY
 from menus.screens import Decide
-from models import Member, RepaymentDeclaration
+from models import Member, Product, RepaymentDeclaration
 from models.enums import DeclarationStatus, Frequency, Source
 from models.ledger import post_savings, record_repayment
 from models.pin import hash_pin
@@ -103,7 +103,35 @@ TABLE = [
     ("pin_new", "1111", "pin_new"),
     ("pin_new", "00", "main"),
     ("resume", "2", "main"),
+    # 2 Report production (menus/production.py)
+    ("production", "1", "production_qty"),
+    ("production", "9", "production"),
+    ("production", "0", "main"),
+    ("production_qty", "120", "production_confirm"),
+    ("production_qty", "98", "production_confirm"),
+    ("production_qty", "0", "production_qty"),
+    ("production_qty", "abc", "production_qty"),
+    ("production_qty", "100001", "production_qty"),
+    ("production_qty", "00", "main"),
+    ("production_confirm", "1", "production_saved"),
+    ("production_confirm", "2", "main"),
+    ("production_confirm", "3", "production_week"),
+    ("production_confirm", "0", "production_qty"),
+    ("production_confirm", "5", "production_confirm"),
+    ("production_week", "2", "production_confirm"),
+    ("production_week", "0", "production_confirm"),
+    ("production_saved", "1", "production"),
+    ("production_saved", "00", "main"),
 ]
+
+
+def _production_ctx(runtime, member) -> dict:
+    """A report under way: the member's first product, 120 of it, this week (DEFAULT_NOW's)."""
+    with runtime.sessions() as session:
+        product_id = session.scalar(
+            select(Product.id).where(Product.cooperative_id == member.cooperative_id).order_by(Product.id)
+        )
+    return {"pp": product_id, "pq": 120, "pw": "2026-W49", "pk": "ussd:table:1", "pr": "P00001D"}
 
 
 @pytest.fixture
@@ -177,6 +205,8 @@ def test_one_hop_table(runtime, rich, screen, entry, expected):
     """From `screen`, `entry` leads to `expected`."""
     line = Line(runtime, rich.phone)
     ctx = {"loans": 2} if screen.startswith("loan") else {}
+    if screen.startswith("production"):
+        ctx = _production_ctx(runtime, rich)
     line.jump(screen, identity_of(rich), ctx)
     reply = line.press(entry)
     assert line.state == expected, reply.text
