@@ -177,6 +177,8 @@ def gauge(title: str, value: float | None, shown: str, css: str, mark: float | N
     chart.rects.append(Rect(0, 8, WIDTH - 80, 14, "track"))
     chart.rects.append(Rect(0, 8, filled * (WIDTH - 80), 14, css, f"{title}: {shown}"))
     if mark is not None:
-        chart.rects.append(Rect(mark * (WIDTH - 80) - 1, 4, 2, 22, "mark", "seuil"))
+        label = f"seuil {percent(mark)}"
+        chart.rects.append(Rect(mark * (WIDTH - 80) - 1, 4, 2, 22, "mark", label))
+        chart.legend.append(("mark", label))
     chart.texts.append(Text(WIDTH, 20, shown, "end", "value"))
     return chart

@@ -18,6 +18,8 @@ from ussd_app.admin.security import coordinator_only, current_user, require_coop
 
 log = logging.getLogger("mbolo.admin")
 
+# PAR30 above this is shown in red: the usual alert level for a microfinance portfolio.
+PAR_ALERT = 0.05
 CSV_COLUMNS = (
     "cooperative",
     "member_no",
@@ -71,6 +73,7 @@ def _render_dashboard(cooperative: Cooperative | None):
         cooperative=cooperative,
         board=board,
         lines=lines,
+        par_alert=PAR_ALERT,
         month=month,
         previous_month=month.shift(-1),
         next_month=month.shift(1) if month != Month.of(today) else None,
@@ -79,7 +82,9 @@ def _render_dashboard(cooperative: Cooperative | None):
             "ageing": charts.ageing_chart(figures.buckets),
             "production": charts.production_chart(board.production),
             "reminders": charts.reminders_chart(board.reminders),
-            "par30": charts.gauge("PAR30", figures.par30, charts.percent(figures.par30), "bad", mark=0.05),
+            "par30": charts.gauge(
+                "PAR30", figures.par30, charts.percent(figures.par30), "bad", mark=PAR_ALERT
+            ),
             "rate": charts.gauge(
                 "Taux de remboursement",
                 board.collection.rate,
