@@ -7,6 +7,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from config.redaction import mask_secrets
+
 _RESERVED = set(vars(logging.makeLogRecord({})))
 
 
@@ -23,7 +25,8 @@ class JsonFormatter(logging.Formatter):
         line.update({k: v for k, v in vars(record).items() if k not in _RESERVED and not k.startswith("_")})
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str, ensure_ascii=False)
+        # Belt and braces: a URL logged anywhere must not carry the webhook token into the log.
+        return mask_secrets(json.dumps(line, default=str, ensure_ascii=False))
 
 
 def configure(level: str = "INFO") -> None:

@@ -6,7 +6,7 @@ import logging
 import re
 
 # Any `…token=VALUE` in a URL or message (also `access_token=`), up to the next separator.
-_TOKEN = re.compile(r"(?i)(token=)[^&\s\"'#]*")
+_TOKEN = re.compile(r"(?i)(token=)[^&;\s\"'#]*")
 MASK = "***"
 
 
