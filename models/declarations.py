@@ -156,8 +156,8 @@ def _free_code(session: Session, cooperative_id: int, now: datetime, rng: random
 
 
 def find_by_code(session: Session, cooperative_id: int, code: str) -> RepaymentDeclaration | None:
-    """The cooperative's pending declaration with this code, else its latest one with it (not locked:
-    callers lock the member first, then the declaration, the order every money change uses)."""
+    """The cooperative's pending declaration with this code, else its latest one with that code."""
+    # Not locked: callers lock the member, then the declaration (the order of every money change).
     pending = session.scalar(
         select(RepaymentDeclaration).where(
             RepaymentDeclaration.cooperative_id == cooperative_id,

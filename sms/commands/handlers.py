@@ -26,8 +26,7 @@ from models.database import is_postgres
 from models.declarations import decide, find_by_code, pending_of
 from models.enums import DeclarationStatus, LoanStatus, MemberStatus, SavingsKind, SmsKind, Source
 from models.errors import Refused
-from models.ledger import post_savings as post_savings_entry
-from models.ledger import record_repayment, reverse_repayment, reverse_savings
+from models.ledger import post_savings, record_repayment, reverse_repayment, reverse_savings
 from models.ledger_tables import Loan, Repayment, SavingsEntry
 from models.messaging import InboundSms
 from models.pin import reset_pin
@@ -307,7 +306,7 @@ def _savings(req: Request, cmd: Command, kind: SavingsKind) -> Outcome:
             raise _resend_refusal(req, member, cmd.amount, earlier.receipt, earlier.created_at)
     entry_on = cmd.paid_on or req.today
     try:
-        entry, balance = post_savings_entry(
+        entry, balance = post_savings(
             req.session,
             member=member,
             kind=kind,
