@@ -339,7 +339,7 @@ WRONG_ENTRIES = [
     (["1"], "98", "Reste du"),
     (["3"], "9", "Vos prets en cours:"),
     (["3"], "abc", "Vos prets en cours:"),
-    (["3", "1"], "4", "Pret L-A"),
+    (["3", "1"], "4", "A payer:"),
     (["5"], "4", "Choisissez votre langue:"),
     (["5"], "98", "Choisissez votre langue:"),
     (["6"], "12", "Changer de PIN. Code PIN actuel:"),

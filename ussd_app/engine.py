@@ -188,7 +188,7 @@ class Engine:
         page_items = pages[hop.page - 1]
         footer = self._footer(screen, hop, more=hop.page < len(pages))
         hint = hop.t(hop.hint, **hop.hint_values) if hop.hint else ""
-        body = _fit(hint, head, page_items, footer, title_first=bool(screen.options or screen.choices))
+        body = _fit(hint, head, page_items, footer, title_first=bool(screen.options or screen.is_paged))
         if septets(body) > LIMIT:
             # The graph test keeps every screen within the limit; this guards against data it missed.
             log.warning("ussd.screen_too_long", extra={"screen": screen.name, "chars": septets(body)})
@@ -247,9 +247,9 @@ class Engine:
 def _fit(hint: str, head: str, items: list[str], footer: str, *, title_first: bool) -> str:
     """Join the parts; with a hint that makes the screen too long, give up what matters least.
 
-    On menus and lists the title goes first (the options are the screen), then trailing items;
-    on information screens trailing lines go first, then the title; as a last resort the footer,
-    since the hint itself says which keys to type.
+    On menus and paged lists the title goes first (the options or the page are the screen), then
+    trailing items; on a single information screen (the balance) the text is the screen, so the
+    footer goes, since the hint itself says which keys to type.
     """
     parts = {"head": head, "items": list(items), "footer": footer}
 
