@@ -117,11 +117,10 @@ def read_table(data: bytes, *, required: tuple[str, ...], optional: tuple[str, .
                 warnings.append(Issue(start, "blank lines before the header were skipped"))
             continue
         if len(fields) > len(header):
-            extra = fields[len(header) :]
-            if any(value.strip() for value in extra):
-                hint = " (an amount written with a comma? quote it or use ';' as separator)"
-                failed.append(Issue(start, f"{len(fields)} fields where the header has {len(header)}{hint}"))
-                continue
+            # Even empty extra fields: an unquoted "12,500" shifts every later column by one.
+            hint = " (an amount written with a comma? quote it or use ';' as separator)"
+            failed.append(Issue(start, f"{len(fields)} fields where the header has {len(header)}{hint}"))
+            continue
         values = {name: value.strip() for name, value in zip(header, fields, strict=False) if name}
         rows.append(Row(start, values))
     if header is None:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -221,6 +221,7 @@ def _member(session: Session, coop: str, member_no: str) -> Member:
 
 
 @click.command("set-phone")
+@with_appcontext
 @click.argument("coop")
 @click.argument("member_no")
 @click.argument("phone")
@@ -247,6 +248,7 @@ def set_phone_command(coop: str, member_no: str, phone: str, reason: str) -> Non
 
 
 @click.command("deactivate")
+@with_appcontext
 @click.argument("coop")
 @click.argument("member_no")
 @_REASON
@@ -262,6 +264,7 @@ def deactivate_command(coop: str, member_no: str, reason: str) -> None:
 
 
 @click.command("write-off")
+@with_appcontext
 @click.argument("ref")
 @_REASON
 def write_off_command(ref: str, reason: str) -> None:
@@ -277,6 +280,7 @@ def write_off_command(ref: str, reason: str) -> None:
 
 
 @click.command("reverse")
+@with_appcontext
 @click.argument("receipt")
 @_REASON
 def reverse_command(receipt: str, reason: str) -> None:

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -246,6 +247,7 @@ def _loan_state(session: Session, member: Member, position) -> str:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command() -> None:
     """Create the demo cooperative (idempotent) and print who to dial as."""
     from ussd_app import runtime
