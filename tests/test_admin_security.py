@@ -243,6 +243,27 @@ def test_one_address_trying_many_accounts_is_slowed(app, db, clock):
     assert login(elsewhere, "coord@mbolo.sn", environ_base={"REMOTE_ADDR": "10.0.0.10"}).status_code == 302
 
 
+def test_throttle_reads_the_client_behind_the_local_proxy(app, db, clock):
+    """Behind nginx the last X-Forwarded-For entry is the client; a remote client cannot pick one."""
+    add_user(db, "coord@mbolo.sn")
+    proxied = app.test_client()
+    for n in range(10):
+        headers = {"X-Forwarded-For": f"203.0.113.{n}, 198.51.100.7"}
+        login(proxied, f"user{n}@mbolo.sn", "guess-password", headers=headers)
+    via_proxy = {"headers": {"X-Forwarded-For": "198.51.100.7"}}
+    assert login(app.test_client(), "coord@mbolo.sn", **via_proxy).status_code == 429
+    other = {"headers": {"X-Forwarded-For": "198.51.100.8"}}
+    assert login(app.test_client(), "coord@mbolo.sn", **other).status_code == 302
+    spoofing = {"headers": {"X-Forwarded-For": "198.51.100.9"}, "environ_base": {"REMOTE_ADDR": "10.0.0.9"}}
+    for n in range(10):
+        login(app.test_client(), f"other{n}@mbolo.sn", "guess-password", **spoofing)
+    # The header of a client that is not the local proxy is ignored: 10.0.0.9 is the one slowed.
+    assert (
+        login(app.test_client(), "coord@mbolo.sn", environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code
+        == 429
+    )
+
+
 def test_login_window_holds_when_redis_is_down(client, db, runtime, clock):
     """Without Redis, the account's own failure count in the database keeps the window."""
     user = add_user(db, "coord@mbolo.sn")

@@ -127,9 +127,20 @@ for _code in (400, 403, 404):
     bp.register_error_handler(_code, error_page)
 
 
-def _client_address() -> str:
-    # Behind a proxy, the deployment sets ProxyFix so remote_addr is the client, not the proxy.
-    return request.remote_addr or "unknown"
+def client_address() -> str:
+    """The client's address for the login throttle.
+
+    Behind the local nginx (deploy/nginx-mbolo.conf) every request comes from 127.0.0.1 and
+    nginx appends the real client to X-Forwarded-For: its last entry is trusted, and only when
+    the request came from this machine, so a remote client cannot choose its own address.
+    """
+    direct = request.remote_addr or "unknown"
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    if forwarded and (direct.startswith("127.") or direct == "::1"):
+        last = forwarded.split(",")[-1].strip()
+        if last:
+            return last[:64]
+    return direct
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -146,7 +157,7 @@ def login():
     email = normalise_email(request.form.get("email", ""))[:254]
     password = request.form.get("password", "")
     target = safe_next(request.form.get("next")) or url_for("admin.index")
-    address = _client_address()
+    address = client_address()
     throttle = LoginThrottle(rt.redis)
     session = db_session()
     known = session.scalar(select(AdminUser).where(AdminUser.email == email))
