@@ -244,6 +244,17 @@ def _privacy_export(c: Ctx):
     return c.member.id
 
 
+def _resend(c: Ctx):
+    from sms.outbox import queue_sms
+    from sms.resend import resend
+
+    row = queue_sms(c.db, to=c.member.phone, text="Recu", kind="receipt", language="fr", now=c.now)
+    row.status, row.failure_reason = "failed", "HTTP 503 (gave up after 5 attempts)"
+    c.db.flush()
+    resend(c.db, [row], now=c.now, actor="user:ops", cost_per_segment=15)
+    return None
+
+
 OPS = [
     Op("money: repayment", ("repayment.record",), _repay),
     Op("money: savings opening", ("savings.opening",), _savings(SavingsKind.OPENING, 2_000)),
@@ -275,6 +286,7 @@ OPS = [
     Op("admin: coordinator account created", ("admin_user.create",), _admin_user, needs="models.admin_user"),
     Op("opt-out (STOP)", ("sms.opt_out",), _opt_out, needs="sms.inbound"),
     Op("personal data export", ("privacy.export",), _privacy_export),
+    Op("admin: failed SMS resent", ("sms.resend",), _resend, needs="sms.resend"),
 ]
 
 

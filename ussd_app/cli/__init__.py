@@ -20,6 +20,7 @@ MODULES = (
     "ussd_app.cli.worker",
     "ussd_app.cli.privacy",
     "ussd_app.cli.audit",
+    "ussd_app.cli.resend",
     "ussd_app.cli.users",
 )
 
