@@ -285,20 +285,10 @@ def _phone_holders(session: Session, phones: list[str]) -> dict[str, tuple[int, 
     return holders
 
 
-def _apply(
-    session: Session,
-    lines: list[MemberLine],
-    coops: dict[str, Cooperative],
-    result: ImportResult,
-    *,
-    now: datetime,
-    today: date,
-    actor: str,
-) -> int:
-    """Compare with what is stored, then insert and update in bulk; return the opening savings posted."""
-    coop_ids = list({c.id for c in coops.values()})
+def _stored_members(session: Session, coops: dict[str, Cooperative]) -> dict[tuple[int, str], object]:
+    """(cooperative id, member key) → the stored member's row, for the file's cooperatives."""
     existing = {}
-    for part in chunks(coop_ids):
+    for part in chunks(sorted({c.id for c in coops.values()})):
         for row in session.execute(
             select(
                 Member.id,
@@ -311,8 +301,13 @@ def _apply(
             ).where(Member.cooperative_id.in_(part))
         ):
             existing[(row.cooperative_id, row.member_key)] = row
+    return existing
+
+
+def _opening_balances(session: Session, coops: dict[str, Cooperative]) -> dict[int, int]:
+    """member id → the opening savings posted at creation, for the file's cooperatives."""
     openings: dict[int, int] = {}
-    for part in chunks(coop_ids):
+    for part in chunks(sorted({c.id for c in coops.values()})):
         for member_id, amount in session.execute(
             select(SavingsEntry.member_id, func.sum(SavingsEntry.amount))
             .join(Member, Member.id == SavingsEntry.member_id)
@@ -320,6 +315,22 @@ def _apply(
             .group_by(SavingsEntry.member_id)
         ):
             openings[member_id] = int(amount)
+    return openings
+
+
+def _apply(
+    session: Session,
+    lines: list[MemberLine],
+    coops: dict[str, Cooperative],
+    result: ImportResult,
+    *,
+    now: datetime,
+    today: date,
+    actor: str,
+) -> int:
+    """Compare with what is stored, then insert and update in bulk; return the opening savings posted."""
+    existing = _stored_members(session, coops)
+    openings = _opening_balances(session, coops)
     # Phones of the members just loaded are known; ask the database only about the others.
     names = {c.id: c.name for c in coops.values()}
     known = {
