@@ -60,12 +60,11 @@ def preview_command(day_text: str, limit: int) -> None:
         )
     messages = preview.messages
     going = [m for m in messages if m.phone and not m.opted_out]
-    when = (
-        preview.send_at.strftime("%H:%M") if preview.send_at else "never (that day's sending hours are over)"
-    )
+    when = f"to send at {preview.send_at:%H:%M}" if preview.send_at else "too late to send (that day is over)"
+    segments = sum(m.segments for m in going)
     click.echo(
-        f"SMS: {len(going)} to send at {when}, {sum(m.segments for m in going)} segments, "
-        f"estimated {format_money(sum(m.segments for m in going) * rt.config.SMS_COST_PER_SEGMENT)}; "
+        f"SMS: {len(going)} {when}, {segments} segments, "
+        f"estimated {format_money(segments * rt.config.SMS_COST_PER_SEGMENT)}; "
         f"not sent: {sum(m.opted_out for m in messages)} opted out (STOP), "
         f"{sum(not m.phone for m in messages)} without phone"
     )
