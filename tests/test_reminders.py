@@ -230,6 +230,19 @@ def test_reruns_the_same_day_are_idempotent(runtime, db, coop):
     assert len(reminder_sms(db)) == 1
 
 
+def test_reruns_do_not_draw_ids_for_reminders_already_planned(runtime, db, coop):
+    """Every 10 minutes all day: the planned rows are skipped, not retried, so ids are not burnt."""
+    member = f.member(db, coop)
+    f.loan(db, member, "L-1", first_due_on=date(2026, 12, 4))
+    db.commit()
+    for minute in range(0, 60, 10):
+        planner.run(runtime, at(date(2026, 12, 1), 1, minute))
+    f.loan(db, member, "L-2", first_due_on=date(2026, 12, 4))
+    db.commit()
+    planner.run(runtime, at(date(2026, 12, 1), 2, 0))
+    assert sorted(db.scalars(select(ReminderSent.id))) == [1, 2]
+
+
 def test_a_loan_added_later_the_same_day_joins_the_queued_sms(runtime, db, coop):
     """Still queued: the day's one SMS is rendered again to name the new instalment too."""
     member = f.member(db, coop)
