@@ -52,7 +52,6 @@ class Hop:
     view: dict = field(default_factory=dict)  # values the screen's text is formatted with
     page: int = 1
     resume: dict | None = None  # an interrupted task of this phone, offered after the PIN
-    drop_resume: bool = False
     wrote: bool = False  # set by callbacks that staged writes (for the log line)
     config: Config | None = None  # settings screens read (PRODUCTION_RECEIPT_SMS)
     _db: Session | None = None
@@ -63,6 +62,22 @@ class Hop:
         if self._db is None:
             self._db = self.sessions()
         return self._db
+
+    def commit(self) -> None:
+        """Commit what the callbacks staged (the webhook calls this once per hop)."""
+        if self._db is not None:
+            self._db.commit()
+
+    def rollback(self) -> None:
+        """Drop what the callbacks staged (a failure anywhere in the hop)."""
+        if self._db is not None:
+            self._db.rollback()
+
+    def close(self) -> None:
+        """Give the connection back to the pool."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
     @property
     def language(self) -> str:

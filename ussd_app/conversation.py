@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 
 from i18n.catalog import N_, translate
@@ -97,8 +98,7 @@ def answer(rt: Runtime, req: UssdRequest, engine: Engine = ENGINE) -> Reply:
             masked_input = "****" if screen.secret else entry[:20]
         engine.advance(hop)
         reply = engine.render(hop)
-        if hop._db is not None:
-            hop.db.commit()
+        hop.commit()
         screen = engine.registry[hop.state]
         if hop.hint:
             outcome = "invalid"
@@ -125,8 +125,9 @@ def answer(rt: Runtime, req: UssdRequest, engine: Engine = ENGINE) -> Reply:
         return reply
     except Exception as exc:
         outcome = "error"
-        if hop is not None and hop._db is not None:
-            hop.db.rollback()
+        if hop is not None:
+            with suppress(Exception):  # the database may be the thing that is down
+                hop.rollback()
         language = _language(hop, record)
         log.error(
             "ussd.hop_failed",
@@ -135,8 +136,9 @@ def answer(rt: Runtime, req: UssdRequest, engine: Engine = ENGINE) -> Reply:
         )
         return Reply(translate(language, APOLOGY), True)
     finally:
-        if hop is not None and hop._db is not None:
-            hop.db.close()
+        if hop is not None:
+            with suppress(Exception):
+                hop.close()
         log.info(
             "ussd.hop",
             extra={

@@ -1,0 +1,1 @@
+"""USSD hop benchmark: wrk against gunicorn, PostgreSQL (200 000 members) and a Redis server."""

@@ -1,0 +1,41 @@
+-- Shared by the three scripts: one wrk thread per connection, so a thread's Lua state is one
+-- connection's (a session's hops must not overlap), and a JSON summary line at the end.
+local counter = 0
+local threads = {}
+
+function setup(thread)
+   thread:set("tid", counter)
+   counter = counter + 1
+   table.insert(threads, thread)
+end
+
+bad = 0
+
+function response(status, headers, body)
+   if status ~= 200 or body:sub(1, 4) ~= "CON " then
+      bad = bad + 1
+   end
+end
+
+function done(summary, latency, requests)
+   local total_bad = 0
+   for _, t in ipairs(threads) do
+      total_bad = total_bad + (t:get("bad") or 0)
+   end
+   local errors = summary.errors
+   io.write(string.format(
+      'WRK_JSON {"requests": %d, "duration_s": %.3f, "rps": %.1f, "p50_ms": %.2f, "p99_ms": %.2f, ' ..
+      '"max_ms": %.2f, "bad": %d, "socket_errors": %d}\n',
+      summary.requests, summary.duration / 1e6, summary.requests / (summary.duration / 1e6),
+      latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000, total_bad,
+      errors.connect + errors.read + errors.write + errors.timeout))
+end
+
+function member_of(tid, k)
+   -- The same formula as bench/ussd/run.py: members 1..100 000 each hold one loan.
+   return ((tid * 1000 + k) * 7919) % 100000 + 1
+end
+
+function phone_of(member)
+   return string.format("%%2B22177%07d", member)
+end

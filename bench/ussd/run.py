@@ -1,0 +1,329 @@
+"""USSD hops under load: wrk against gunicorn (2 sync workers), PostgreSQL and the Redis server.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1/test REDIS_URL=redis://127.0.0.1:6379/13 \\
+        python -m bench.ussd.run [--seconds 20] [--connections 64] [--reuse]
+
+Loads 200 000 members and 100 000 loans by COPY (bench/dataset.py) into schema `bench_ussd`, puts
+sessions on the main menu as if their members had typed the PIN, starts gunicorn with the
+project's config on bench/ussd/server.py, and runs in one go:
+  (a) bare Flask `CON hi`; (b) the I/O floor (Redis GET, pipelined SET EX, one member SELECT);
+  (c) the real hop mix after the PIN (balance, back, my loan, main menu), one session per connection.
+Goals: (c) ≥ 0.7 × (b), ≥ 400 hops/s at 64 sessions, p99 ≤ 300 ms; the run is void unless (a)
+reaches 2 000 req/s. Also printed: Redis round trips and SQL statements per hop (counted in-process
+over the same mix) and Redis bytes per live session (MEMORY USAGE). Writes bench/results/ussd.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from statistics import mean
+
+from bench.dataset import bench_engine, load
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = "bench_ussd"
+THREADS_MAX_SESSIONS = 200  # sessions prepared per connection (40 hops each)
+SEQUENCE = ["1", "0", "3", "00"]
+
+
+def member_of(tid: int, k: int) -> int:
+    """The member of session (connection, k): the same formula as common.lua."""
+    return ((tid * 1000 + k) * 7919) % 100_000 + 1
+
+
+def phone_of(member_id: int) -> str:
+    """The phone bench/dataset.py gives a member."""
+    return f"+22177{member_id:07d}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _runtime(db_url: str, redis_url: str):
+    from config import load_config
+    from sms.runtime import Runtime
+
+    config = load_config(
+        {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url, "APP_ENV": "development"}
+    )
+    return Runtime.from_config(config)
+
+
+def prepare_sessions(rt, tids, per_connection: int) -> int:
+    """Session records on the main menu, authenticated, for every (connection, k) the scripts use."""
+    from sqlalchemy import select
+
+    from menus.hop import Identity
+    from models import Member
+    from ussd_app.ussd_session import SessionRecord, SessionStore
+
+    store = SessionStore(rt.redis, rt.config.USSD_SESSION_TTL, rt.config.PIN_SECRET)
+    tids = list(tids)
+    wanted = {member_of(t, k) for t in tids for k in range(per_connection)}
+    with rt.sessions() as session:
+        rows = session.execute(
+            select(Member.id, Member.cooperative_id, Member.language, Member.role, Member.status).where(
+                Member.id.in_(wanted)
+            )
+        ).all()
+    identities = {r.id: Identity(r.id, r.cooperative_id, r.language, r.role, r.status) for r in rows}
+    pipe = rt.redis.pipeline(transaction=False)
+    for t in tids:
+        for k in range(per_connection):
+            sid = f"b-{t}-{k}"
+            record = SessionRecord(
+                state="main",
+                authenticated=True,
+                identity=identities[member_of(t, k)],
+                seen=0,
+                mac=store.mac(sid, ""),
+            )
+            # Longer than the TTL so sessions prepared before the run are still there; the first hop
+            # sets the usual TTL.
+            pipe.set("ussd:s:" + sid, record.dumps(), ex=3600)
+    pipe.execute()
+    return len(tids) * per_connection
+
+
+def clear_keys(rt) -> None:
+    """Drop the benchmark's session, resume and floor keys (nothing else in the Redis database)."""
+    for pattern in ("ussd:s:b-*", "ussd:r:+22177*", "bench:s:*"):
+        batch = []
+        for key in rt.redis.scan_iter(match=pattern, count=5000):
+            batch.append(key)
+            if len(batch) >= 5000:
+                rt.redis.delete(*batch)
+                batch = []
+        if batch:
+            rt.redis.delete(*batch)
+
+
+def count_per_hop(rt) -> dict:
+    """Redis round trips and SQL statements of each hop of the mix, counted in-process (test client)."""
+    from redis.connection import AbstractConnection
+    from sqlalchemy import event
+
+    from ussd_app import create_app
+
+    app = create_app(runtime=rt)
+    client = app.test_client()
+    counts = {"redis": 0, "sql": 0}
+    original = AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        counts["redis"] += 1
+        return original(self, command, check_health)
+
+    def on_sql(*_args):
+        counts["sql"] += 1
+
+    AbstractConnection.send_packed_command = counting
+    event.listen(rt.engine, "before_cursor_execute", on_sql)
+    per_entry: dict[str, list[tuple[int, int]]] = {e: [] for e in SEQUENCE}
+    try:
+        for k in range(20):
+            tid, text = 999, ""
+            sid = f"b-{tid}-{k}"
+            member = member_of(tid, k)
+            for entry in SEQUENCE * 2:
+                text = f"{text}*{entry}" if text else entry
+                counts["redis"] = counts["sql"] = 0
+                body = client.post(
+                    "/ussd", data={"sessionId": sid, "phoneNumber": phone_of(member), "text": text}
+                ).get_data(as_text=True)
+                assert body.startswith("CON "), body
+                per_entry[entry].append((counts["redis"], counts["sql"]))
+    finally:
+        AbstractConnection.send_packed_command = original
+        event.remove(rt.engine, "before_cursor_execute", on_sql)
+    names = {"1": "balance", "0": "back to menu", "3": "my loan", "00": "main menu"}
+    return {
+        names[e]: {"redis_round_trips": max(r for r, _ in v), "sql_statements": max(s for _, s in v)}
+        for e, v in per_entry.items()
+    }
+
+
+def session_bytes(rt) -> dict:
+    """Redis memory of live session records after the run (MEMORY USAGE, and the value's length)."""
+    keys = [k for _, k in zip(range(500), rt.redis.scan_iter(match="ussd:s:b-*", count=1000), strict=False)]
+    usage = [rt.redis.memory_usage(k) or 0 for k in keys]
+    lengths = [len(rt.redis.get(k) or b"") for k in keys]
+    return {
+        "sampled": len(keys),
+        "memory_usage_mean": round(mean(usage)) if usage else 0,
+        "memory_usage_max": max(usage, default=0),
+        "value_bytes_max": max(lengths, default=0),
+    }
+
+
+def wrk(port: int, script: str, seconds: int, connections: int) -> dict:
+    """Run one wrk script; its done() prints a JSON line."""
+    cmd = [
+        "wrk",
+        f"-t{connections}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "--timeout",
+        "5s",
+        "-s",
+        f"bench/ussd/{script}",
+        f"http://127.0.0.1:{port}",
+    ]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    match = re.search(r"WRK_JSON (\{.*\})", out)
+    if not match:
+        raise SystemExit(f"wrk printed no summary:\n{out}")
+    return json.loads(match[1])
+
+
+def start_gunicorn(db_url: str, redis_url: str, port: int, workdir: Path) -> subprocess.Popen:
+    """gunicorn with the project's config (2 sync workers) on the bench app."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "REDIS_URL": redis_url,
+        "APP_ENV": "development",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "2",
+        "MBOLO_INSTANCE_DIR": str(workdir),
+        "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prometheus"),
+        "GUNICORN_ACCESS_LOG": str(workdir / "access.log"),
+    }
+    (workdir / "prometheus").mkdir(parents=True, exist_ok=True)
+    log = (workdir / "app.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "bench.ussd.server:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                time.sleep(1.0)  # both workers booted
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit(f"gunicorn did not start; see {workdir / 'app.log'}")
+
+
+def main() -> None:
+    """Load, prepare, run (a), (b), (c), print the table and the goals."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--reuse", action="store_true", help="keep the loaded schema from a previous run")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    redis_url = os.environ.get("REDIS_URL", "").strip()
+    if not redis_url.startswith("redis"):
+        raise SystemExit("set REDIS_URL to the Redis server, e.g. redis://127.0.0.1:6379/13")
+
+    engine, db_url = bench_engine(SCHEMA, fresh=not args.reuse)
+    if not args.reuse:
+        print("loading 200 000 members, 100 000 loans by COPY …", flush=True)
+        print(load(engine, today=date.today()), flush=True)
+    engine.dispose()
+
+    rt = _runtime(db_url, redis_url)
+    clear_keys(rt)
+    prepare_sessions(rt, [999], 20)
+    per_hop = count_per_hop(rt)
+    prepared = prepare_sessions(rt, range(args.connections), THREADS_MAX_SESSIONS)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-ussd-"))
+    port = _free_port()
+    server = start_gunicorn(db_url, redis_url, port, workdir)
+    try:
+        results = {}
+        for name, script in (
+            ("a_bare_flask", "hi.lua"),
+            ("b_io_floor", "floor.lua"),
+            ("c_hop_mix", "hops.lua"),
+        ):
+            wrk(port, script, 3, args.connections)  # warm-up: pools, caches
+            if name == "c_hop_mix":
+                clear_keys(rt)
+                prepare_sessions(rt, range(args.connections), THREADS_MAX_SESSIONS)
+            results[name] = wrk(port, script, args.seconds, args.connections)
+        sizes = session_bytes(rt)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        clear_keys(rt)
+        rt.close()
+
+    a, b, c = results["a_bare_flask"], results["b_io_floor"], results["c_hop_mix"]
+    goals = {
+        "valid_run (a) >= 2000 req/s": a["rps"] >= 2000,
+        "(c) >= 0.7 x (b)": c["rps"] >= 0.7 * b["rps"],
+        "(c) >= 400 hops/s": c["rps"] >= 400,
+        "(c) p99 <= 300 ms": c["p99_ms"] <= 300,
+        "(c) no failed hop": c["bad"] == 0 and c["socket_errors"] == 0,
+        "redis round trips <= 2 per hop": all(v["redis_round_trips"] <= 2 for v in per_hop.values()),
+        "sql statements <= 3 per read-only hop": all(v["sql_statements"] <= 3 for v in per_hop.values()),
+        "redis bytes per live session <= 512": sizes["memory_usage_max"] <= 512,
+    }
+    print(
+        f"\nUSSD hops — {args.connections} connections, {args.seconds} s each, gunicorn 2 sync workers, "
+        f"{os.cpu_count()} CPUs, {prepared} sessions prepared"
+    )
+    print(f"{'endpoint':<16}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}{'failed':>8}")
+    for name, r in results.items():
+        print(
+            f"{name:<16}{r['rps']:>10.0f}{r['p50_ms']:>10.1f}{r['p99_ms']:>10.1f}{r['max_ms']:>10.1f}"
+            f"{r['bad'] + r['socket_errors']:>8}"
+        )
+    print(f"(c)/(b) = {c['rps'] / b['rps']:.2f}")
+    print("per hop (counted in-process over the same mix):")
+    for name, v in per_hop.items():
+        print(
+            f"  {name:<14} redis round trips {v['redis_round_trips']}, SQL statements {v['sql_statements']}"
+        )
+    print(
+        f"redis per live session: MEMORY USAGE mean {sizes['memory_usage_mean']} B, "
+        f"max {sizes['memory_usage_max']} B (value ≤ {sizes['value_bytes_max']} B)"
+    )
+    for goal, ok in goals.items():
+        print(f"  {'ok  ' if ok else 'MISS'} {goal}")
+    out = ROOT / "bench" / "results" / "ussd.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(
+        json.dumps(
+            {
+                "results": results,
+                "per_hop": per_hop,
+                "session_bytes": sizes,
+                "goals": goals,
+                "connections": args.connections,
+                "seconds": args.seconds,
+                "cpus": os.cpu_count(),
+            },
+            indent=2,
+        )
+    )
+    print(f"written {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
