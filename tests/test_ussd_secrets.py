@@ -97,3 +97,19 @@ def test_the_pin_is_never_stored_or_logged(client, db, runtime, engine, caplog):
         for pin in (FIRST_PIN, NEW_PIN, "1111"):
             assert not _as_token(pin).search(dump), f"{pin} found in {where}"
     assert "ussd_event" in _database_dump(engine)  # the scan covered the stored event
+
+
+def test_a_pin_typed_on_a_menu_is_masked_in_the_log(client, db, caplog):
+    """Entries longer than a menu key are masked on menus; amounts on input screens are kept."""
+    from tests.phone import give_pin
+
+    caplog.set_level(logging.INFO)
+    member = f.member(db, f.coop(db), phone="+221771234567")
+    give_pin(db, member, FIRST_PIN, "test-pin-secret")
+    phone = Phone(client, "+221771234567")
+    phone.dial()
+    phone.press(FIRST_PIN)
+    phone.press(FIRST_PIN)  # typed again on the main menu by mistake
+    phone.press("1")
+    lines = [r.__dict__ for r in caplog.records if r.getMessage() == "ussd.hop"]
+    assert [line["input"] for line in lines] == ["", "****", "****", "1"]

@@ -95,7 +95,7 @@ def answer(rt: Runtime, req: UssdRequest, engine: Engine = ENGINE) -> Reply:
         )
         if previous != START:
             screen = engine.registry[previous]
-            masked_input = "****" if screen.secret else entry[:20]
+            masked_input = loggable(screen.secret, screen.is_input, entry)
         engine.advance(hop)
         reply = engine.render(hop)
         hop.commit()
@@ -152,6 +152,14 @@ def answer(rt: Runtime, req: UssdRequest, engine: Engine = ENGINE) -> Reply:
             },
         )
         telemetry.count_hop(hop.state if hop else previous, outcome, time.perf_counter() - started)
+
+
+def loggable(secret: bool, free_input: bool, entry: str) -> str:
+    """The entry as the log line shows it: PINs masked, and on menus anything longer than a key."""
+    # A member who types the PIN at the wrong moment must not find it in the logs.
+    if secret or (not free_input and len(entry) > 2):
+        return "*" * min(len(entry), 8)
+    return entry[:20]
 
 
 def _language(hop: Hop | None, record: SessionRecord | None) -> str:
