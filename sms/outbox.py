@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import weakref
 from collections.abc import Callable
 from datetime import datetime
 
@@ -57,10 +56,11 @@ def queue_sms(
 # --- sending after commit -------------------------------------------------------------------
 #
 # Choice: a SQLAlchemy event on every Session, not an explicit call in each webhook. When a
-# session that added OutboundSms rows commits, the notifier installed for its engine enqueues one
+# session that added OutboundSms rows commits, the notifier installed on its factory enqueues one
 # RQ job (`sms.jobs.send_outbox`) — after the commit, so a worker never looks for rows that are
 # not visible yet, and never for a rolled-back transaction. `queue_sms` callers need nothing more.
-# The web app installs the notifier (ussd_app.sms_webhooks.init_app), so do the CLI commands,
+# The web app installs the notifier on its runtime's session factory
+# (ussd_app.sms_webhooks.init_app), so do the CLI commands,
 # which run under the app; a process without one (a bare script) relies on the 10-minute tick
 # or `sms send-pending`. Rows written with a set-based `insert(OutboundSms)` are noticed too;
 # raw SQL text is not: call `mark_outbox_changed(session)` after it.
@@ -70,7 +70,7 @@ def queue_sms(
 _log = logging.getLogger("mbolo.sms")
 _PENDING = "mbolo.outbox.pending"
 KICK_MANUALLY = "mbolo.outbox.kick_manually"
-_notifiers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_INSTALLED = "sms.outbox.notifier"
 
 
 def mark_outbox_changed(session: Session) -> None:
@@ -79,19 +79,22 @@ def mark_outbox_changed(session: Session) -> None:
 
 
 def install_notifier(runtime, notify: Callable[[], None] | None = None) -> None:
-    """After each commit that wrote outbox rows on `runtime`'s engine, enqueue a send job."""
+    """After each commit of `runtime.sessions` that wrote outbox rows, enqueue a send job (installed once)."""
+    if runtime.extras.get(_INSTALLED):
+        return
     if notify is None:
         from sms.jobs import enqueue_send
 
         def notify() -> None:
             enqueue_send(runtime)
 
-    _notifiers[runtime.engine] = notify
+    def _kick_after_commit(session: Session) -> None:
+        if session.info.pop(_PENDING, False) and not session.info.get(KICK_MANUALLY):
+            notify()
 
-
-def uninstall_notifier(runtime) -> None:
-    """Stop notifying for this runtime's engine (tests, benchmarks)."""
-    _notifiers.pop(runtime.engine, None)
+    # Bound to this runtime's session factory, not to every Session: a process may hold several.
+    event.listen(runtime.sessions, "after_commit", _kick_after_commit)
+    runtime.extras[_INSTALLED] = True
 
 
 @event.listens_for(Session, "after_flush")
@@ -105,17 +108,6 @@ def _note_bulk_insert(state) -> None:
     statement = state.statement
     if isinstance(statement, Insert) and getattr(statement.table, "name", None) == OutboundSms.__tablename__:
         state.session.info[_PENDING] = True
-
-
-@event.listens_for(Session, "after_commit")
-def _kick_after_commit(session: Session) -> None:
-    if not session.info.pop(_PENDING, False) or session.info.get(KICK_MANUALLY):
-        return
-    bind = session.get_bind()
-    engine = getattr(bind, "engine", bind)
-    notify = _notifiers.get(engine)
-    if notify is not None:
-        notify()
 
 
 @event.listens_for(Session, "after_rollback")

@@ -8,6 +8,7 @@ import socket
 import click
 import redis
 from flask import Flask
+from flask.cli import with_appcontext
 from rq import SimpleWorker
 
 from sms import jobs
@@ -15,6 +16,7 @@ from sms.tick import Ticker
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--burst", is_flag=True, help="Run the queued jobs, then exit (cron, tests).")
 @click.option("--no-tick", is_flag=True, help="Do not take part in the 10-minute tick.")
 def worker_command(burst: bool, no_tick: bool) -> None:
