@@ -103,7 +103,7 @@ def _paid_reminders(session: Session, ids: list[int]) -> set[int]:
     return {sms_id for sms_id, covered, paid in rows if covered and covered == paid}
 
 
-def _opted_out(session: Session, rows: list[OutboundSms]) -> set[int]:
+def _opted_out(session: Session, rows: list) -> set[int]:
     member_ids = {r.member_id for r in rows if r.member_id}
     phones = {r.to for r in rows if not r.member_id}
     if not member_ids and not phones:
@@ -136,8 +136,12 @@ def spent_today(session: Session, cooperative_ids: set[int], now: datetime, conf
     return spent
 
 
-def review(session: Session, rows: list[OutboundSms], *, now: datetime, config: Config) -> dict[int, Verdict]:
-    """A verdict for each row (by id), in the rows' order; rows not bulk always get SEND."""
+def review(session: Session, rows: list, *, now: datetime, config: Config) -> dict[int, Verdict]:
+    """A verdict for each row (by id), in the rows' order; rows not bulk always get SEND.
+
+    `rows` are OutboundSms objects or rows with the same attributes (id, to, kind, member_id,
+    cooperative_id, send_after, cost).
+    """
     bulk = [r for r in rows if is_bulk(r.kind)]
     verdicts: dict[int, Verdict] = {r.id: GO for r in rows}
     if not bulk:

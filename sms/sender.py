@@ -71,6 +71,18 @@ MARK_SENT = (
         failure_reason=None,
     )
 )
+_CLAIM_COLUMNS = (
+    OutboundSms.id,
+    OutboundSms.to,
+    OutboundSms.text,
+    OutboundSms.kind,
+    OutboundSms.segments,
+    OutboundSms.cost,
+    OutboundSms.attempts,
+    OutboundSms.member_id,
+    OutboundSms.cooperative_id,
+    OutboundSms.send_after,
+)
 _ours = (
     _t.c.id == bindparam("row_id"),
     _t.c.status == SmsStatus.SENDING,
@@ -192,8 +204,9 @@ class Sender:
         """Take due rows: cancel or hold what the pre-send checks say, lease the rest (one commit)."""
         config = self.runtime.config
         with self.runtime.sessions() as session:
-            rows = session.scalars(
-                select(OutboundSms)
+            # Plain rows, not ORM objects: a claim may hold a thousand of them.
+            rows = session.execute(
+                select(*_CLAIM_COLUMNS)
                 .where(OutboundSms.status == SmsStatus.QUEUED, OutboundSms.next_attempt_at <= now)
                 .order_by(OutboundSms.next_attempt_at, OutboundSms.id)
                 .limit(self.claim_size)
