@@ -280,3 +280,44 @@ def test_wolof_entries_are_marked_for_review():
         entries = [m for m in read_po(fh) if m.id]
     assert entries
     assert all("needs review" in " ".join(m.user_comments) for m in entries)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "PAY {coop} 5000",
+        "PAY m12 {amount}",
+        "PAY m12'; DROP TABLE repayment;--",
+        "PAY " + "9" * 300,
+        "OUI {code}",
+        "ANNULE %s%s%s%n",
+        "PAY m12 5000 " + "🙂" * 200,
+    ],
+)
+def test_hostile_messages_get_a_plain_reply_and_change_nothing(coop, sms, db, outbox, hostile):
+    """Braces, quotes, format strings and floods are answered as text; nothing is posted."""
+    outcome = sms(hostile)
+    assert outcome.result == "refused"
+    [reply] = outbox(to=TREASURER)
+    assert is_gsm7(reply.text) and reply.segments <= 2
+    db.expire_all()
+    assert db.scalar(select(Repayment)) is None
+
+
+def test_the_tick_runs_the_declaration_lifecycle(coop, runtime, clock, db):
+    """The registry line resolves and the task expires a 72-hour-old declaration in its own transaction."""
+    from sms.commands.declarations import declare_repayment
+    from sms.tick import TASKS, run_tick
+
+    with runtime.sessions() as session:
+        declare_repayment(
+            session,
+            member=session.get(Member, coop.awa),
+            amount=1_000,
+            now=clock.now(),
+            config=runtime.config,
+        )
+        session.commit()
+    clock.advance(hours=73)
+    results = run_tick(runtime, clock.now(), tasks={"declaration_lifecycle": TASKS["declaration_lifecycle"]})
+    assert results == {"declaration_lifecycle": {"expired": 1, "reminded": 0}}
