@@ -182,25 +182,26 @@ def parse(text: str | None, today: date) -> Command | Problem:
     """Read one SMS as a command of §7; `today` (Africa/Dakar) resolves a `JJ/MM` date."""
     raw = text or ""
     if len(raw) > MAX_LENGTH:
-        tokens = fold(raw[:40]).split()
-        keyword = ALIASES.get(_split_glued(tokens)[0]) if tokens else None
-        return Problem(Reason.TOO_LONG, keyword)
+        # Name the keyword, if any, so the reply can still give its format.
+        return Problem(Reason.TOO_LONG, _keyword(fold(raw[:40]).split())[0])
     tokens = fold(raw).split()
     if not tokens:
         return Problem(Reason.EMPTY)
-    tokens = _split_glued(tokens)
-    keyword = ALIASES.get(tokens[0].strip(".:;,!?"))
+    keyword, args = _keyword(tokens)
     if keyword is None:
         return Problem(Reason.UNKNOWN_KEYWORD, detail=tokens[0][:20])
-    return _Reader(keyword, SHAPES[keyword], tokens[1:], today).read()
+    return _Reader(keyword, SHAPES[keyword], args, today).read()
 
 
-def _split_glued(tokens: list[str]) -> list[str]:
-    """`OUI1234` → `OUI`, `1234` when the letters are a keyword."""
-    match = _GLUED.fullmatch(tokens[0])
+def _keyword(tokens: list[str]) -> tuple[Keyword | None, list[str]]:
+    """The keyword and the arguments after it; `OUI1234` is `OUI` then `1234`."""
+    if not tokens:
+        return None, []
+    first = tokens[0].strip(".,!?")
+    match = _GLUED.fullmatch(first)
     if match and match[1] in ALIASES:
-        return [match[1], match[2], *tokens[1:]]
-    return tokens
+        return ALIASES[match[1]], [match[2], *tokens[1:]]
+    return ALIASES.get(first), tokens[1:]
 
 
 class _Reader:
@@ -224,7 +225,7 @@ class _Reader:
             return Command(self.keyword)
         force = False
         paid_on = None
-        while args and shape.force and args[-1] == "OK" and not force:
+        if args and shape.force and args[-1] == "OK":
             force = True
             args.pop()
         if args and _DATE.fullmatch(args[-1]):
