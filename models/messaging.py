@@ -96,6 +96,8 @@ class EarlyDeliveryReport(Base):
     status: Mapped[str] = mapped_column(String(20))
     failure_reason: Mapped[str | None] = mapped_column(String(200))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The report's phoneNumber: lets a row left `unknown` by a dead worker adopt its report.
+    phone: Mapped[str | None] = mapped_column(String(20))
 
 
 class InboundSms(Base):

@@ -98,9 +98,12 @@ def record_report(session: Session, report: DeliveryReport, now: datetime) -> st
                 status=report.status,
                 failure_reason=report.failure_reason,
                 received_at=now,
+                phone=(report.phone or "")[:20] or None,
             )
         )
         log.info("delivery report kept early", extra={"message_id": report.message_id})
+        if report.phone and adopt_reports(session, [report.phone], now):
+            return "adopted"
         return "early"
     changed = _apply(session, report.message_id, target, report.failure_reason, now)
     if changed:
@@ -133,6 +136,56 @@ def apply_early_reports(session: Session, message_ids: list[str] | None, now: da
             _apply(session, report.gateway_message_id, target, report.failure_reason, now)
         session.delete(report)
     return len(reports)
+
+
+def adopt_reports(session: Session, phones: list[str] | None, now: datetime) -> int:
+    """Give rows left `unknown` (a worker died before recording the answer) their message id back.
+
+    A row is matched with a kept report only when nothing else is possible: it is the only
+    `unknown` row without a message id to that phone claimed within the hour, and exactly one
+    unmatched report to that phone arrived since its claim. The report is then applied as usual.
+    """
+    session.flush()
+    since = now - EARLY_REPORT_TTL
+    stmt = select(OutboundSms.id, OutboundSms.to, OutboundSms.claimed_at).where(
+        OutboundSms.status == SmsStatus.UNKNOWN,
+        OutboundSms.gateway_message_id.is_(None),
+        OutboundSms.claimed_at >= since,
+    )
+    if phones is not None:
+        stmt = stmt.where(OutboundSms.to.in_(phones))
+    rows_by_phone: dict[str, list] = {}
+    for row in session.execute(stmt).all():
+        rows_by_phone.setdefault(row.to, []).append(row)
+    adopted = []
+    for phone, rows in rows_by_phone.items():
+        if len(rows) != 1:
+            continue
+        [row] = rows
+        matched = select(OutboundSms.id).where(
+            OutboundSms.gateway_message_id == EarlyDeliveryReport.gateway_message_id
+        )
+        ids = session.scalars(
+            select(EarlyDeliveryReport.gateway_message_id)
+            .where(
+                EarlyDeliveryReport.phone == phone,
+                EarlyDeliveryReport.received_at >= row.claimed_at,
+                ~matched.exists(),
+            )
+            .distinct()
+        ).all()
+        if len(ids) == 1:
+            session.execute(
+                update(OutboundSms)
+                .where(OutboundSms.id == row.id, OutboundSms.gateway_message_id.is_(None))
+                .values(gateway_message_id=ids[0], updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            adopted.append(ids[0])
+            log.info("unknown row adopted its delivery report", extra={"sms_id": row.id, "to": mask(phone)})
+    if adopted:
+        apply_early_reports(session, adopted, now)
+    return len(adopted)
 
 
 def expire_early_reports(session: Session, now: datetime) -> int:

@@ -36,7 +36,7 @@ from models.enums import SmsStatus
 from models.messaging import OutboundSms
 from models.phones import mask
 from sms import gateways, presend, telemetry
-from sms.delivery import apply_early_reports, expire_early_reports
+from sms.delivery import adopt_reports, apply_early_reports, expire_early_reports
 from sms.exceptions import SmsError, SmsRejected, SmsUnavailable
 from sms.gateways.base import Gateway, RecipientResult
 from sms.throttle import Throttle, in_flight
@@ -444,7 +444,9 @@ def expire_leases(session: Session, connection: redis.Redis, now: datetime) -> C
             SmsStatus.UNKNOWN,
             reason="lease expired",
         )
-    return Counter(requeued=len(requeue), unknown=len(unknown))
+    # A report that came while the row was `sending` was kept early: it may tell what happened.
+    adopted = adopt_reports(session, [r.to for r in unknown], now) if unknown else 0
+    return Counter(requeued=len(requeue), unknown=len(unknown), adopted=adopted)
 
 
 def runtime_sender(runtime) -> Sender:
@@ -466,6 +468,7 @@ def sweep(runtime, now: datetime) -> dict:
 
     with runtime.sessions() as session:
         counts = expire_leases(session, runtime.redis, now)
+        counts["adopted"] += adopt_reports(session, None, now)
         counts["early_reports_applied"] = apply_early_reports(session, None, now)
         counts["early_reports_expired"] = expire_early_reports(session, now)
         session.commit()

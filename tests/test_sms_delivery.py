@@ -134,3 +134,52 @@ def test_the_webhook_token_is_required_when_set(runtime, db, clock):
     assert client.post("/sms/delivery?token=old-token", data=form).status_code == 200
     inbound = {"id": "in-1", "from": "+221770000001", "text": "AIDE"}
     assert client.post("/sms/inbound", data=inbound).status_code == 403
+
+
+def _lost_in_flight(db, clock, sender, to: str, text: str) -> int:
+    """A row claimed and posted by a worker that died before recording the gateway's answer."""
+    row_id = queue(db, clock, to=to, text=text).id
+    [claimed] = [c for c in sender.claim(clock.now(), Counter()) if c.id == row_id]
+    sender.throttle.acquire(1, [(claimed.id, claimed.attempt)])  # the in-flight marker, as before the call
+    return row_id
+
+
+def test_a_row_left_unknown_adopts_the_one_report_to_its_number(db, clock, client, sender):
+    """The worker died after the call; the report came meanwhile: the row takes its id and is delivered."""
+    row_id = _lost_in_flight(db, clock, sender, "+221770000001", "Recu R-1")
+    form = {"id": "ATXid_lost", "status": "Success", "phoneNumber": "+221770000001"}
+    assert client.post("/sms/delivery", data=form).status_code == 200
+    clock.advance(minutes=6)
+    report = sender.send_due()
+    assert report["unknown"] == 1 and report["adopted"] == 1
+    row = fresh(db, row_id)
+    assert row.status == SmsStatus.DELIVERED and row.gateway_message_id == "ATXid_lost"
+
+
+def test_a_late_report_is_adopted_by_a_row_already_unknown(db, clock, client, sender):
+    """The report arrives after the lease expired: adopted on arrival."""
+    row_id = _lost_in_flight(db, clock, sender, "+221770000001", "Recu R-1")
+    clock.advance(minutes=6)
+    sender.send_due()
+    assert fresh(db, row_id).status == SmsStatus.UNKNOWN
+    form = {
+        "id": "ATXid_late",
+        "status": "Failed",
+        "phoneNumber": "+221770000001",
+        "failureReason": "AbsentSubscriber",
+    }
+    client.post("/sms/delivery", data=form)
+    row = fresh(db, row_id)
+    assert (row.status, row.failure_reason) == (SmsStatus.FAILED, "AbsentSubscriber")
+
+
+def test_no_adoption_when_two_unknown_rows_share_the_number(db, clock, client, sender):
+    """Ambiguous: both rows stay unknown for an operator to look at."""
+    first = _lost_in_flight(db, clock, sender, "+221770000001", "Recu R-1")
+    second = _lost_in_flight(db, clock, sender, "+221770000001", "Recu R-2")
+    client.post(
+        "/sms/delivery", data={"id": "ATXid_one", "status": "Success", "phoneNumber": "+221770000001"}
+    )
+    clock.advance(minutes=6)
+    assert sender.send_due()["adopted"] == 0
+    assert fresh(db, first).status == fresh(db, second).status == SmsStatus.UNKNOWN

@@ -1,4 +1,4 @@
-"""Outbox: when a sender first took each row (the daily budget counts by it).
+"""Outbox: when a sender took each row (the daily budget counts by it); early reports keep their phone.
 
 Revision ID: 0005
 Revises: 0001
@@ -21,9 +21,13 @@ def upgrade() -> None:
     op.create_index(
         "ix_outbound_sms_coop_claimed", "outbound_sms", ["cooperative_id", "claimed_at"], unique=False
     )
+    with op.batch_alter_table("early_delivery_report") as batch:
+        batch.add_column(sa.Column("phone", sa.String(length=20), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("early_delivery_report") as batch:
+        batch.drop_column("phone")
     op.drop_index("ix_outbound_sms_coop_claimed", table_name="outbound_sms")
     with op.batch_alter_table("outbound_sms") as batch:
         batch.drop_column("claimed_at")
