@@ -2,10 +2,10 @@
 
 The task keeps its state in ctx under short `p…` keys: `pp` the product id, `pq` the quantity,
 `pw` the week (`2026-W49`), `pk` the idempotency key, `pr` the saved reference and `po` the one
-it superseded. `pk` is the
-(sessionId, step) key of the hop that chose the product, kept in ctx so that a confirmation
-replayed, or repeated after a resumed session (which has a new sessionId), finds the report it
-already saved instead of adding a second one. "Another product" starts a new task with a new key.
+it superseded. `pk` is the (sessionId, step) key of the hop that chose the product, kept in ctx so
+that a confirmation replayed, or repeated after a resumed session (which has a new sessionId),
+finds the report it already saved instead of adding a second one. "Another product" starts a new
+task with a new key.
 """
 
 from __future__ import annotations
