@@ -262,6 +262,7 @@ def main() -> None:
             ("c_hop_mix", "hops.lua"),
         ):
             wrk(port, script, 3, args.connections)  # warm-up: pools, caches
+            time.sleep(1.0)  # let the warm-up's last requests finish before sessions are reset
             if name == "c_hop_mix":
                 clear_keys(rt)
                 prepare_sessions(rt, range(args.connections), THREADS_MAX_SESSIONS)
