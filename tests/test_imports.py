@@ -580,3 +580,49 @@ def test_a_file_missing_a_column_exits_1_with_the_reason(runner, tmp_path):
     result = runner.invoke(args=["import", "loans", str(path)])
     assert result.exit_code == 1
     assert "missing column(s): principal" in result.output
+
+
+def test_bulk_insert_keeps_awkward_text_intact_and_returns_ids_in_order(db):
+    """COPY's text format: backslashes, tabs, newlines and NULLs survive; ids follow the rows."""
+    from models.csv_import.bulk import insert_rows
+
+    coop = f.coop(db)
+    names = ["Awa \\ Diop", "Tab\there", "Line\nbreak", "Carriage\rreturn", "N"]
+    rows = [
+        {
+            "cooperative_id": coop.id,
+            "member_no": f"M{i}",
+            "member_key": f"M{i}",
+            "name": name,
+            "phone": None if i == 4 else f"+22177000010{i}",
+            "role": "member",
+            "language": "fr",
+            "status": "active",
+            "wrong_pins": 0,
+            "locked": i == 1,
+            "opted_out": False,
+            "created_at": DEFAULT_NOW,
+            "updated_at": DEFAULT_NOW,
+        }
+        for i, name in enumerate(names)
+    ]
+    ids = insert_rows(db, Member, rows, with_ids=True)
+    stored = {m.id: m for m in db.scalars(select(Member))}
+    assert [stored[i].name for i in ids] == names
+    assert stored[ids[4]].phone is None and stored[ids[1]].locked is True
+    assert stored[ids[0]].created_at == DEFAULT_NOW
+
+
+def test_bulk_insert_refuses_naive_timestamps_and_enum_members(db):
+    """COPY bypasses the column types, so the writer keeps their refusals (both backends alike)."""
+    from datetime import datetime
+
+    from models.csv_import.bulk import insert_rows
+    from models.enums import Role
+
+    coop = f.coop(db)
+    row = {"cooperative_id": coop.id, "name": "Mil", "unit": "kg", "created_at": datetime(2026, 12, 1, 10)}
+    with pytest.raises(ValueError, match="naive datetime"):
+        insert_rows(db, Product, [row])
+    with pytest.raises(TypeError, match="plain str"):
+        insert_rows(db, Product, [{**row, "created_at": DEFAULT_NOW, "unit": Role.MEMBER}])

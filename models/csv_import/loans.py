@@ -339,8 +339,8 @@ def _create(
                 "interest": ll.interest,
                 "disbursed_on": ll.disbursed_on,
                 "first_due_on": ll.first_due_on,
-                "frequency": ll.frequency,
-                "status": LoanStatus.ACTIVE,
+                "frequency": str(ll.frequency),
+                "status": str(LoanStatus.ACTIVE),
                 "created_at": now,
             }
             for ll in lines

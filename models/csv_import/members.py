@@ -43,26 +43,29 @@ from models.phones import InvalidPhone
 REQUIRED = ("cooperative", "member_no", "name", "phone")
 OPTIONAL = ("role", "language", "savings", "commune", "region", "coop_code")
 
-# What coordinators write in the role and language columns, folded to lower-case ASCII.
+# What coordinators write in the role and language columns, folded to lower-case ASCII. Values are
+# plain strings (not the StrEnums): the bulk writer hands them to COPY as they are.
 ROLES = {
-    "member": Role.MEMBER,
-    "membre": Role.MEMBER,
-    "treasurer": Role.TREASURER,
-    "tresorier": Role.TREASURER,
-    "tresoriere": Role.TREASURER,
-    "president": Role.PRESIDENT,
-    "presidente": Role.PRESIDENT,
+    "member": str(Role.MEMBER),
+    "membre": str(Role.MEMBER),
+    "treasurer": str(Role.TREASURER),
+    "tresorier": str(Role.TREASURER),
+    "tresoriere": str(Role.TREASURER),
+    "president": str(Role.PRESIDENT),
+    "presidente": str(Role.PRESIDENT),
 }
 LANGUAGES = {
-    "fr": Language.FR,
-    "francais": Language.FR,
-    "french": Language.FR,
-    "wo": Language.WO,
-    "wolof": Language.WO,
-    "en": Language.EN,
-    "anglais": Language.EN,
-    "english": Language.EN,
+    "fr": str(Language.FR),
+    "francais": str(Language.FR),
+    "french": str(Language.FR),
+    "wo": str(Language.WO),
+    "wolof": str(Language.WO),
+    "en": str(Language.EN),
+    "anglais": str(Language.EN),
+    "english": str(Language.EN),
 }
+ROLE_MEMBER, LANGUAGE_FR, STATUS_ACTIVE = str(Role.MEMBER), str(Language.FR), str(MemberStatus.ACTIVE)
+KIND_OPENING, SOURCE_IMPORT = str(SavingsKind.OPENING), str(Source.IMPORT)
 
 
 @dataclass
@@ -139,10 +142,11 @@ def _validate(rows, region: str, result: ImportResult, progress: Progress | None
 
 
 def _member_line(row, phone_of: PhoneReader) -> MemberLine:
-    missing = [c for c in REQUIRED if not row.get(c)]
+    values = row.values
+    cooperative, member_no, name, raw_phone = (values.get(c, "") for c in REQUIRED)
+    missing = [c for c, v in zip(REQUIRED, (cooperative, member_no, name, raw_phone), strict=True) if not v]
     if missing:
         raise BadValue(f"missing {', '.join(missing)}")
-    cooperative, member_no, name = row.get("cooperative"), row.get("member_no"), row.get("name")
     if len(cooperative) > 120:
         raise BadValue("cooperative name longer than 120 characters")
     if len(member_no) > 20:
@@ -150,22 +154,23 @@ def _member_line(row, phone_of: PhoneReader) -> MemberLine:
     if len(name) > 120:
         raise BadValue("name longer than 120 characters")
     try:
-        phone = phone_of(row.get("phone"))
+        phone = phone_of(raw_phone)
     except InvalidPhone:
-        raise BadValue(f"phone {row.get('phone')!r} is not a valid phone number") from None
-    role = language = None
-    if raw := row.get("role"):
+        raise BadValue(f"phone {raw_phone!r} is not a valid phone number") from None
+    role = language = savings = None
+    if raw := values.get("role"):
         role = ROLES.get(folded(raw))
         if role is None:
             raise BadValue(f"role {raw!r} is not one of member, treasurer, president")
-    if raw := row.get("language"):
+    if raw := values.get("language"):
         language = LANGUAGES.get(folded(raw))
         if language is None:
             raise BadValue(f"language {raw!r} is not one of fr, wo, en")
-    savings = parse_amount(row.get("savings"), "savings") if row.get("savings") else None
-    code = row.get("coop_code").upper()
+    if raw := values.get("savings"):
+        savings = parse_amount(raw, "savings")
+    code = values.get("coop_code", "").upper()
     if code and not CODE_PATTERN.fullmatch(code):
-        raise BadValue(f"coop_code {row.get('coop_code')!r} must be 2 to 8 letters or digits")
+        raise BadValue(f"coop_code {values['coop_code']!r} must be 2 to 8 letters or digits")
     return MemberLine(
         line=row.line,
         cooperative=" ".join(cooperative.split()),
@@ -177,8 +182,8 @@ def _member_line(row, phone_of: PhoneReader) -> MemberLine:
         role=role,
         language=language,
         savings=savings,
-        commune=row.get("commune")[:80],
-        region=row.get("region")[:80],
+        commune=values.get("commune", "")[:80],
+        region=values.get("region", "")[:80],
         coop_code=code,
     )
 
@@ -213,7 +218,8 @@ def _settle_cooperatives(
     known = {name_key(c.name): c for c in session.scalars(select(Cooperative))}
     taken = {c.code.upper() for c in known.values()}
     coops: dict[str, Cooperative] = {}
-    reported: set[tuple[str, str, str]] = set()
+    # Each (cooperative, column, value) is looked at once: the first line that gives it.
+    seen: set[tuple[str, str, str]] = set()
     for ml in lines:
         coop = coops.get(ml.coop_key)
         if coop is None:
@@ -221,24 +227,24 @@ def _settle_cooperatives(
             if coop is None:
                 coop = _create_cooperative(session, ml, taken, result, now)
             coops[ml.coop_key] = coop
-        for column in ("commune", "region"):
-            value = getattr(ml, column)
-            current = getattr(coop, column)
-            if not value:
+        for column, value in (("commune", ml.commune), ("region", ml.region)):
+            if not value or (ml.coop_key, column, value) in seen:
                 continue
+            seen.add((ml.coop_key, column, value))
+            current = getattr(coop, column)
             if current is None:
                 setattr(coop, column, value)
-            elif name_key(current) != name_key(value) and (ml.coop_key, column, value) not in reported:
-                reported.add((ml.coop_key, column, value))
+            elif name_key(current) != name_key(value):
                 result.warn(
                     ml.line, f"{column} {value!r} differs from {coop.name}'s {current!r}: kept {current!r}"
                 )
-        if ml.coop_code and ml.coop_code != coop.code and (ml.coop_key, "code", ml.coop_code) not in reported:
-            reported.add((ml.coop_key, "code", ml.coop_code))
-            result.warn(
-                ml.line,
-                f"coop_code {ml.coop_code} differs from {coop.name}'s code {coop.code}: kept {coop.code}",
-            )
+        if ml.coop_code and (ml.coop_key, "code", ml.coop_code) not in seen:
+            seen.add((ml.coop_key, "code", ml.coop_code))
+            if ml.coop_code != coop.code:
+                result.warn(
+                    ml.line,
+                    f"coop_code {ml.coop_code} differs from {coop.name}'s code {coop.code}: kept {coop.code}",
+                )
     session.flush()
     return coops
 
@@ -359,9 +365,9 @@ def _apply(
                     "member_key": ml.key,
                     "name": ml.name,
                     "phone": ml.phone,
-                    "role": ml.role or Role.MEMBER,
-                    "language": ml.language or Language.FR,
-                    "status": MemberStatus.ACTIVE,
+                    "role": ml.role or ROLE_MEMBER,
+                    "language": ml.language or LANGUAGE_FR,
+                    "status": STATUS_ACTIVE,
                     "wrong_pins": 0,
                     "locked": False,
                     "opted_out": False,
@@ -406,11 +412,11 @@ def _apply(
         entries = [
             {
                 "member_id": member_id,
-                "kind": SavingsKind.OPENING,
+                "kind": KIND_OPENING,
                 "amount": amount,
                 "entry_on": today,
                 "created_at": now,
-                "source": Source.IMPORT,
+                "source": SOURCE_IMPORT,
                 "note": "opening balance (import)",
             }
             for member_id, amount in zip(ids, new_savings, strict=True)

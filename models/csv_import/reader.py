@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 
 import phonenumbers
 
@@ -179,6 +180,7 @@ def parse_count(raw: str, column: str, low: int, high: int) -> int:
     return int(text)
 
 
+@cache
 def folded(text: str) -> str:
     """Lower-case ASCII, for matching words typed in a spreadsheet (Trésorière = tresoriere)."""
     decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
