@@ -7,6 +7,7 @@ under test-artifacts/.
 
 from __future__ import annotations
 
+import base64
 import csv
 import os
 import threading
@@ -87,10 +88,11 @@ def browser(tmp_path):
     driver.quit()
 
 
-def _shot(driver, name: str) -> None:
+def _shot(driver, name: str, width: int = 1280) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
+    driver.set_window_size(width, 900)
     height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(1280, max(900, min(int(height) + 40, 6000)))
+    driver.set_window_size(width, max(900, min(int(height) + 40, 6000)))
     driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
 
 
@@ -151,6 +153,13 @@ def test_dashboard_cooperative_and_overdue_csv(live_server, browser, demo):
         assert browser.find_elements(By.CSS_SELECTOR, f"#{chart} svg rect"), chart
     assert browser.find_element(By.ID, "fig-outstanding").text == "110 000 F"
     _shot(browser, "02-dashboard")
+    # On a phone-sized screen nothing runs off the side (charts scale, wide tables scroll in place).
+    browser.set_window_size(390, 844)
+    overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    _shot(browser, "02-dashboard-phone", width=390)
+    pdf = browser.execute_cdp_cmd("Page.printToPDF", {"printBackground": True})["data"]
+    (ARTIFACTS / "02-dashboard-print.pdf").write_bytes(base64.b64decode(pdf))
 
     browser.find_element(By.LINK_TEXT, "GIE Ndiambour").click()
     _wait_text(browser, "#dashboard-title", "GIE Ndiambour")
