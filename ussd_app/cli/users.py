@@ -1,4 +1,4 @@
-"""`users …`: accounts of the coordinator web pages. Never prompts: the password comes from stdin or a variable."""
+"""`users …`: accounts of the web pages. Never prompts: the password comes from stdin or a variable."""
 
 from __future__ import annotations
 
@@ -66,7 +66,9 @@ def _fail(exc: Refused) -> None:
 @click.option("--coop", "coop_name", help="The manager's cooperative (name or code).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
 @click.option("--password-env", metavar="VAR", help="Read the password from this environment variable.")
-def create_command(email: str, role: str, coop_name: str | None, password_stdin: bool, password_env: str | None):
+def create_command(
+    email: str, role: str, coop_name: str | None, password_stdin: bool, password_env: str | None
+):
     """Create a web account (coordinator: every cooperative; manager: --coop only)."""
     from ussd_app import runtime
 
