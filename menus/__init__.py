@@ -19,9 +19,7 @@ One `Screen` in a module's `SCREENS` list + one option line in its parent + one 
                options=[Option("1", N_("Autre produit"), "production")]),
     ]
 
-* The module goes in `menus.registry.MODULES` (`menus.production` and `menus.declaration` are
-  listed already). The entry screens of main-menu options 2 and 4 are named `production` and
-  `declare`; a real screen of that name replaces the "coming soon" placeholder in menus/main.py.
+* The module goes in `menus.registry.MODULES`; a screen name declared twice fails at import.
 * Kinds of screen: `options` (a fixed menu), `choices` (a numbered list from the database, paged,
   the chosen `Choice.value` saved under `save_as`, then `then`), `lines` (information, paged),
   `accept` (free input: a validator returns the value or raises `Invalid(N_("hint"))`), `end=True`.

@@ -1,4 +1,4 @@
-"""The main menu (DESIGN §6 numbering) and the "coming soon" placeholders of options 2 and 4."""
+"""The main menu (DESIGN §6 numbering)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,4 @@ SCREENS = [
         ],
         back=None,
     ),
-    # Replaced by the real screens of the same name (menus/production.py, menus/declaration.py).
-    Screen("production", N_("Bientôt disponible."), placeholder=True),
-    Screen("declare", N_("Bientôt disponible."), placeholder=True),
 ]

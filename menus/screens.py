@@ -84,7 +84,6 @@ class Screen:
     secret: bool = False  # input is a PIN: sealed with an HMAC before saving, masked in logs
     resumable: bool = False  # part of a multi-step task a dropped session may resume (DESIGN §3)
     nav: bool = True  # `00` (and on menus `0`/`98`) navigate; False before the PIN is entered
-    placeholder: bool = False  # "coming soon": a real screen of the same name replaces it
 
     @property
     def is_input(self) -> bool:
@@ -143,13 +142,10 @@ class Registry:
     screens: dict[str, Screen] = field(default_factory=dict)
 
     def add(self, screens: Sequence[Screen]) -> None:
-        """Add a module's screens; a real screen replaces a placeholder of the same name."""
+        """Add a module's screens; a name declared twice is a bug caught at import."""
         for screen in screens:
-            known = self.screens.get(screen.name)
-            if known is not None and not known.placeholder and not screen.placeholder:
+            if screen.name in self.screens:
                 raise ValueError(f"screen {screen.name!r} declared twice")
-            if known is not None and screen.placeholder:
-                continue
             self.screens[screen.name] = screen
 
     def check(self) -> None:
