@@ -2,7 +2,8 @@
 
 No Flask here. Every amount a member could also read on USSD or in an SMS comes from
 `models.position` (one ledger, one position function): outstanding, days late and the per-loan
-arrears behind PAR30 and the ageing buckets.
+arrears behind PAR30, the ageing buckets and the overdue list (`active_loan_arrears`, the grouped
+form of `loan_arrears`, tested equal to it member by member).
 
 The portfolio (outstanding, PAR30, ageing, the overdue list) is always today's: instalments keep
 their present `amount_paid`, not their history, so a past month cannot be re-read from them. The
@@ -28,7 +29,7 @@ from models.cooperative import Cooperative, Member, Product
 from models.enums import LoanStatus, MemberStatus, SmsKind, SmsStatus
 from models.ledger_tables import Instalment, Loan, Repayment, RepaymentLine, SavingsEntry
 from models.messaging import InboundSms, OutboundSms
-from models.position import Position, loan_arrears, member_positions
+from models.position import LoanArrears, Position, active_loan_arrears, member_position
 
 # Ageing buckets by days late of each active loan: (key, label, lowest, highest).
 BUCKETS = (
@@ -151,19 +152,15 @@ class Portfolio:
         """Outstanding of active loans more than 30 days late ÷ outstanding of all active loans."""
         return ratio(self.par30_outstanding, self.outstanding)
 
-    def add(self, position: Position) -> None:
-        """Count one member's position in."""
-        self.savings += position.savings
-        self.active_loans += position.active_loans
-        self.borrowers += 1 if position.active_loans else 0
-        self.outstanding += position.outstanding
-        self.overdue += position.overdue
-        for loan in loan_arrears(position, self.today):
-            if loan.days_late > PAR_DAYS:
-                self.par30_outstanding += loan.outstanding
-            bucket = next(b for b in self.buckets if b.holds(loan.days_late))
-            bucket.loans += 1
-            bucket.outstanding += loan.outstanding
+    def count_loan(self, loan: LoanArrears) -> None:
+        """Count one active loan's arrears in: outstanding, overdue, PAR30 and its ageing bucket."""
+        self.outstanding += loan.outstanding
+        self.overdue += loan.overdue
+        if loan.days_late > PAR_DAYS:
+            self.par30_outstanding += loan.outstanding
+        bucket = next(b for b in self.buckets if b.holds(loan.days_late))
+        bucket.loans += 1
+        bucket.outstanding += loan.outstanding
 
     def absorb(self, other: Portfolio) -> None:
         """Add another portfolio's figures to this one (the overall total of the cooperatives)."""
@@ -192,32 +189,47 @@ def empty_portfolio(today: date) -> Portfolio:
 def portfolios(
     session: Session, today: date, cooperative_ids: Iterable[int] | None = None
 ) -> dict[int, Portfolio]:
-    """Today's portfolio of each cooperative (all, or those given), from the members' positions."""
+    """Today's portfolio of each cooperative (all, or those given), in a few grouped statements."""
+    ids = list(cooperative_ids) if cooperative_ids is not None else None
     coops = select(Cooperative.id)
-    members = select(Member.id, Member.cooperative_id, Member.status)
-    member_ids = select(Member.id)
-    if cooperative_ids is not None:
-        ids = list(cooperative_ids)
+    if ids is not None:
         coops = coops.where(Cooperative.id.in_(ids))
-        members = members.where(Member.cooperative_id.in_(ids))
-        member_ids = member_ids.where(Member.cooperative_id.in_(ids))
     result = {cid: empty_portfolio(today) for cid in session.scalars(coops)}
-    positions = member_positions(session, member_ids, today)
-    for member_id, cooperative_id, status in session.execute(members):
-        figures = result[cooperative_id]
+    scope = [Member.cooperative_id.in_(list(result))]
+
+    for cooperative_id, status, count in session.execute(
+        select(Member.cooperative_id, Member.status, func.count())
+        .where(*scope)
+        .group_by(Member.cooperative_id, Member.status)
+    ):
         if status == MemberStatus.ACTIVE:
-            figures.members += 1
+            result[cooperative_id].members += int(count)
         else:
-            figures.members_inactive += 1
-        figures.add(positions[member_id])
-    written_off = (
+            result[cooperative_id].members_inactive += int(count)
+    for cooperative_id, amount in session.execute(
+        select(Member.cooperative_id, func.sum(SavingsEntry.amount))
+        .join(Member, Member.id == SavingsEntry.member_id)
+        .where(*scope)
+        .group_by(Member.cooperative_id)
+    ):
+        result[cooperative_id].savings = int(amount or 0)
+    for cooperative_id, loans, borrowers in session.execute(
+        select(Member.cooperative_id, func.count(Loan.id), func.count(func.distinct(Loan.member_id)))
+        .join(Member, Member.id == Loan.member_id)
+        .where(*scope, Loan.status == LoanStatus.ACTIVE)
+        .group_by(Member.cooperative_id)
+    ):
+        result[cooperative_id].active_loans = int(loans)
+        result[cooperative_id].borrowers = int(borrowers)
+    for row in active_loan_arrears(session, today, list(result)):
+        result[row.cooperative_id].count_loan(row.arrears)
+    for cooperative_id, amount in session.execute(
         select(Member.cooperative_id, func.sum(Instalment.amount_due - Instalment.amount_paid))
         .join(Loan, Loan.id == Instalment.loan_id)
         .join(Member, Member.id == Loan.member_id)
-        .where(Loan.status == LoanStatus.WRITTEN_OFF, Member.cooperative_id.in_(list(result)))
+        .where(*scope, Loan.status == LoanStatus.WRITTEN_OFF)
         .group_by(Member.cooperative_id)
-    )
-    for cooperative_id, amount in session.execute(written_off):
+    ):
         result[cooperative_id].written_off_outstanding = int(amount or 0)
     return result
 
@@ -534,16 +546,32 @@ class OverdueLine:
 
 
 def overdue_list(session: Session, today: date, cooperative_id: int | None = None) -> list[OverdueLine]:
-    """Members with an overdue amount, latest first by days late, with their last reminder."""
-    positions = member_positions(session, _members_of(cooperative_id), today)
-    late_ids = [mid for mid, p in positions.items() if p.overdue > 0]
-    if not late_ids:
-        return []
+    """Members with an overdue amount, most days late first, with their last reminder.
+
+    A member's figures add up their loans' arrears (models.position): overdue and outstanding are
+    the sums, days late the largest, which is today − the oldest unpaid due date of all the loans.
+    """
+    figures: dict[int, list[int]] = {}
+    for row in active_loan_arrears(session, today, [cooperative_id] if cooperative_id is not None else None):
+        overdue, outstanding, days = figures.setdefault(row.member_id, [0, 0, 0])
+        figures[row.member_id] = [
+            overdue + row.arrears.overdue,
+            outstanding + row.arrears.outstanding,
+            max(days, row.arrears.days_late),
+        ]
+    late = {mid for mid, (overdue, _, _) in figures.items() if overdue > 0}
+    # Scoped by cooperative, not by IN (…) lists of ids: the overall list may hold tens of thousands.
     last_ids = (
         select(func.max(OutboundSms.id))
-        .where(OutboundSms.kind == SmsKind.REMINDER, OutboundSms.member_id.in_(late_ids))
+        .where(OutboundSms.kind == SmsKind.REMINDER, OutboundSms.member_id.is_not(None))
         .group_by(OutboundSms.member_id)
     )
+    people_stmt = select(
+        Member.id, Cooperative.name, Member.member_no, Member.name, Member.phone, Member.opted_out
+    ).join(Cooperative, Cooperative.id == Member.cooperative_id)
+    if cooperative_id is not None:
+        last_ids = last_ids.where(OutboundSms.cooperative_id == cooperative_id)
+        people_stmt = people_stmt.where(Member.cooperative_id == cooperative_id)
     reminders = {
         member_id: (created_at, status)
         for member_id, created_at, status in session.execute(
@@ -551,27 +579,24 @@ def overdue_list(session: Session, today: date, cooperative_id: int | None = Non
                 OutboundSms.id.in_(last_ids)
             )
         )
+        if member_id in late
     }
-    rows = session.execute(
-        select(Member, Cooperative.name)
-        .join(Cooperative, Cooperative.id == Member.cooperative_id)
-        .where(Member.id.in_(late_ids))
-    ).all()
+    people = [row for row in session.execute(people_stmt) if row[0] in late]
     lines = []
-    for member, coop_name in rows:
-        position = positions[member.id]
-        at, status = reminders.get(member.id, (None, None))
+    for member_id, coop_name, member_no, name, phone, opted_out in people:
+        overdue, outstanding, days = figures[member_id]
+        at, status = reminders.get(member_id, (None, None))
         lines.append(
             OverdueLine(
-                member_id=member.id,
+                member_id=member_id,
                 cooperative=coop_name,
-                member_no=member.member_no,
-                name=member.name,
-                phone=member.phone,
-                overdue=position.overdue,
-                outstanding=position.outstanding,
-                days_late=position.days_late,
-                opted_out=member.opted_out,
+                member_no=member_no,
+                name=name,
+                phone=phone,
+                overdue=overdue,
+                outstanding=outstanding,
+                days_late=days,
+                opted_out=bool(opted_out),
                 last_reminder_at=at,
                 last_reminder_status=status,
             )
@@ -661,7 +686,7 @@ def member_file(session: Session, member: Member, today: date, limit: int = 50) 
     return MemberFile(
         member=member,
         cooperative=session.get(Cooperative, member.cooperative_id),
-        position=member_positions(session, [member.id], today)[member.id],
+        position=member_position(session, member.id, today),
         loans=loans,
         repayments=repayments,
         savings=savings,
@@ -698,14 +723,18 @@ def dashboard(
     daily_budget: int = 0,
     cooperative_id: int | None = None,
     tz: ZoneInfo = DAKAR,
+    figures: Portfolio | None = None,
 ) -> Dashboard:
-    """All the figures of the overall (cooperative_id None) or one cooperative's dashboard."""
+    """All the figures of the overall (cooperative_id None) or one cooperative's dashboard.
+
+    `figures`: the portfolio when the caller already has it (the overview adds up its table's).
+    """
     history = collections(session, month, 12, cooperative_id)
     period, lines = production_lines(session, month, today, cooperative_id)
     return Dashboard(
         month=month,
         today=today,
-        portfolio=portfolio(session, today, cooperative_id),
+        portfolio=figures if figures is not None else portfolio(session, today, cooperative_id),
         collection=history[-1],
         history=history,
         production_period=period,

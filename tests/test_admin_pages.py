@@ -272,3 +272,15 @@ def test_money_moved_from_the_simulator_is_recorded_with_source_simulator(coordi
     paid = db.scalar(select(Repayment).where(Repayment.external_id.like("sim-%")))
     db.commit()
     assert paid.source == Source.SIMULATOR
+
+
+def test_long_overdue_lists_are_cut_on_the_page_not_in_the_csv(coordinator, coop, monkeypatch):
+    """The page shows the most late members up to its limit and says so; the CSV keeps everyone."""
+    from ussd_app.admin import views
+
+    monkeypatch.setattr(views, "OVERDUE_SHOWN", 1)
+    page = coordinator.get(f"/admin/cooperatives/{coop['coop'].id}/overdue").get_data(as_text=True)
+    assert "Awa Diop" in page and "M0002" not in page
+    assert "l'export CSV les contient tous" in page.replace("&#39;", "'")
+    body = coordinator.get(f"/admin/cooperatives/{coop['coop'].id}/overdue.csv").get_data(as_text=True)
+    assert "M0001" in body and "M0002" in body

@@ -22,7 +22,7 @@ from models.portfolio import (
     reminder_counts,
     sms_cost,
 )
-from models.position import member_position, member_positions
+from models.position import active_loan_arrears, loan_arrears, member_position, member_positions
 from sms.outbox import queue_sms
 from tests import factories as f
 from tests.conftest import DEFAULT_NOW
@@ -176,6 +176,31 @@ def test_bulk_positions_equal_the_one_member_position(db, book):
     bulk = member_positions(db, ids, TODAY)
     for member_id in ids:
         assert bulk[member_id] == member_position(db, member_id, TODAY)
+
+
+def test_grouped_loan_arrears_equal_each_members_position(db, book):
+    """The dashboards' grouped arrears are the USSD position's arrears, loan by loan, member by member."""
+    rows = active_loan_arrears(db, TODAY)
+    grouped: dict[int, list] = {}
+    for row in rows:
+        grouped.setdefault(row.member_id, []).append(row.arrears)
+    members = [*book["m"].values(), book["b1"]]
+    for member in members:
+        expected = loan_arrears(member_position(db, member.id, TODAY), TODAY)
+        key = lambda a: a.loan_reference  # noqa: E731
+        assert sorted(grouped.get(member.id, []), key=key) == sorted(expected, key=key), member.member_no
+    assert {r.cooperative_id for r in active_loan_arrears(db, TODAY, [book["b"].id])} == {book["b"].id}
+
+
+def test_overdue_list_agrees_with_each_members_position(db, book):
+    """Overdue, outstanding and days late of each line are the member's own position figures."""
+    for line in overdue_list(db, TODAY):
+        position = member_position(db, line.member_id, TODAY)
+        assert (line.overdue, line.outstanding, line.days_late) == (
+            position.overdue,
+            position.outstanding,
+            position.days_late,
+        )
 
 
 def test_collections_due_collected_and_cash(db, book):

@@ -11,13 +11,15 @@ from flask import Response, abort, redirect, render_template, request, url_for
 from models import audit
 from models.cooperative import Cooperative, Member
 from models.enums import Source
-from models.portfolio import Month, cooperative_lines, dashboard, member_file, overdue_list
+from models.portfolio import Month, cooperative_lines, dashboard, empty_portfolio, member_file, overdue_list
 from ussd_app.admin import charts
 from ussd_app.admin.pages import bp
 from ussd_app.admin.security import coordinator_only, current_user, require_cooperative
 
 log = logging.getLogger("mbolo.admin")
 
+# The page shows the most late members first, up to this many; the CSV holds them all.
+OVERDUE_SHOWN = 500
 # PAR30 above this is shown in red: the usual alert level for a microfinance portfolio.
 PAR_ALERT = 0.05
 CSV_COLUMNS = (
@@ -58,6 +60,12 @@ def _render_dashboard(cooperative: Cooperative | None):
     session = db_session()
     today = _today()
     month = _chosen_month(today)
+    lines = cooperative_lines(session, today, month) if cooperative is None else []
+    overall = None
+    if cooperative is None:
+        overall = empty_portfolio(today)  # the overview's total is its table's sum, computed once
+        for line in lines:
+            overall.absorb(line.portfolio)
     board = dashboard(
         session,
         month,
@@ -65,8 +73,8 @@ def _render_dashboard(cooperative: Cooperative | None):
         daily_budget=rt.config.SMS_DAILY_BUDGET,
         cooperative_id=cooperative.id if cooperative else None,
         tz=rt.config.tz,
+        figures=overall,
     )
-    lines = cooperative_lines(session, today, month) if cooperative is None else []
     figures = board.portfolio
     return render_template(
         "admin/dashboard.html",
@@ -146,7 +154,8 @@ def _render_overdue(cooperative: Cooperative | None):
     return render_template(
         "admin/overdue.html",
         cooperative=cooperative,
-        lines=lines,
+        lines=lines[:OVERDUE_SHOWN],
+        count=len(lines),
         total=sum(line.overdue for line in lines),
         today=_today(),
     )

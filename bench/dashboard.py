@@ -1,0 +1,73 @@
+"""Coordinator dashboards at scale: 200 000 members, 100 000 loans, 1 000 000 instalments (bench.dataset).
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1/test python -m bench.dashboard
+
+Times, after a warm-up, the median of ROUNDS runs of the figures behind: the overall page (the
+2 000 cooperatives' table, then the dashboard on its total: arrears of every loan, collections,
+production, reminders, SMS), one cooperative's page, one cooperative's and everyone's overdue list.
+Goals: one cooperative's page ≤ 0.3 s; the overall page and list ≤ 5 s on this size (a
+coordinator's occasional look, not a hop).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from bench.dataset import bench_engine, load
+from models.portfolio import Month, cooperative_lines, dashboard, empty_portfolio, overdue_list
+
+SCHEMA = "bench_dashboard"
+TODAY = date(2026, 12, 1)
+ROUNDS = 3
+
+
+def overall_page(session: Session, month: Month) -> None:
+    """What /admin/ computes: the cooperatives' table, then the dashboard on its total."""
+    lines = cooperative_lines(session, TODAY, month)
+    total = empty_portfolio(TODAY)
+    for line in lines:
+        total.absorb(line.portfolio)
+    dashboard(session, month, TODAY, daily_budget=5_000, figures=total)
+
+
+def _median(engine, work) -> float:
+    times = []
+    for round_no in range(ROUNDS + 1):
+        with Session(engine) as session:
+            start = time.perf_counter()
+            work(session)
+            elapsed = time.perf_counter() - start
+        if round_no:  # the first run warms the caches
+            times.append(elapsed)
+    return statistics.median(times)
+
+
+def main() -> None:
+    """Load the data set, time each figure, print the table, write bench/results/dashboard.json."""
+    engine, _ = bench_engine(SCHEMA)
+    load(engine, today=TODAY)
+    month = Month.of(TODAY)
+    results = {
+        "overall page (table + dashboard)": _median(engine, lambda s: overall_page(s, month)),
+        "one cooperative page": _median(
+            engine, lambda s: dashboard(s, month, TODAY, daily_budget=5_000, cooperative_id=7)
+        ),
+        "one cooperative overdue list": _median(engine, lambda s: overdue_list(s, TODAY, 7)),
+        "overall overdue list": _median(engine, lambda s: overdue_list(s, TODAY)),
+    }
+    width = max(map(len, results))
+    for name, seconds in results.items():
+        print(f"{name:<{width}}  {seconds:7.3f} s")
+    out = Path(__file__).resolve().parent / "results" / "dashboard.json"
+    out.write_text(json.dumps({k: round(v, 4) for k, v in results.items()}, indent=2) + "\n")
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
