@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from models.activity import RepaymentDeclaration
@@ -70,11 +70,6 @@ def member_position(session: Session, member_id: int, today: date) -> Position:
         )
         .order_by(Instalment.due_on, Loan.disbursed_on, Loan.id)
     ).all()
-    return position_of(savings, pending, active, rows, today)
-
-
-def position_of(savings: int, pending: int | None, active: int, rows, today: date) -> Position:
-    """Build a Position from its figures and the unpaid (reference, due_on, unpaid) rows in due order."""
     unpaid = [Due(ref, due_on, int(amount)) for ref, due_on, amount in rows]
     late = [d for d in unpaid if d.due_on < today]
     upcoming = [d for d in unpaid if d.due_on >= today]
@@ -122,57 +117,6 @@ def loan_arrears(position: Position, today: date) -> list[LoanArrears]:
             )
         )
     return result
-
-
-def member_positions(session: Session, members: list[int] | Select, today: date) -> dict[int, Position]:
-    """Positions of many members (ids, or a SELECT of ids) in a few statements; same rules as one."""
-    if isinstance(members, Select):
-        member_ids = members
-        keys = list(session.scalars(members))
-    else:
-        member_ids = keys = list(members)
-    if not keys:
-        return {}
-    savings = dict(
-        session.execute(
-            select(SavingsEntry.member_id, func.sum(SavingsEntry.amount))
-            .where(SavingsEntry.member_id.in_(member_ids))
-            .group_by(SavingsEntry.member_id)
-        ).all()
-    )
-    pending = dict(
-        session.execute(
-            select(RepaymentDeclaration.member_id, RepaymentDeclaration.amount).where(
-                RepaymentDeclaration.member_id.in_(member_ids),
-                RepaymentDeclaration.status == DeclarationStatus.PENDING,
-            )
-        ).all()
-    )
-    active = dict(
-        session.execute(
-            select(Loan.member_id, func.count())
-            .where(Loan.member_id.in_(member_ids), Loan.status == LoanStatus.ACTIVE)
-            .group_by(Loan.member_id)
-        ).all()
-    )
-    rows: dict[int, list] = {}
-    for member_id, ref, due_on, amount in session.execute(
-        select(
-            Loan.member_id, Loan.reference, Instalment.due_on, Instalment.amount_due - Instalment.amount_paid
-        )
-        .join(Loan, Loan.id == Instalment.loan_id)
-        .where(
-            Loan.member_id.in_(member_ids),
-            Loan.status == LoanStatus.ACTIVE,
-            Instalment.amount_paid < Instalment.amount_due,
-        )
-        .order_by(Loan.member_id, Instalment.due_on, Loan.disbursed_on, Loan.id)
-    ):
-        rows.setdefault(member_id, []).append((ref, due_on, amount))
-    return {
-        mid: position_of(savings.get(mid, 0), pending.get(mid), active.get(mid, 0), rows.get(mid, []), today)
-        for mid in keys
-    }
 
 
 @dataclass(frozen=True)

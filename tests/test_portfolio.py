@@ -22,7 +22,7 @@ from models.portfolio import (
     reminder_counts,
     sms_cost,
 )
-from models.position import active_loan_arrears, loan_arrears, member_position, member_positions
+from models.position import active_loan_arrears, loan_arrears, member_position
 from sms.outbox import queue_sms
 from tests import factories as f
 from tests.conftest import DEFAULT_NOW
@@ -168,14 +168,6 @@ def test_members_loans_savings_and_written_off_counts(db, book):
         {"c": book["a"].id},
     ).scalar()
     assert figures.active_loans == counted
-
-
-def test_bulk_positions_equal_the_one_member_position(db, book):
-    """The dashboards' bulk positions are the USSD screen's position, member by member."""
-    ids = [m.id for m in book["m"].values()] + [book["b1"].id]
-    bulk = member_positions(db, ids, TODAY)
-    for member_id in ids:
-        assert bulk[member_id] == member_position(db, member_id, TODAY)
 
 
 def test_grouped_loan_arrears_equal_each_members_position(db, book):
