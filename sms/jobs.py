@@ -21,6 +21,11 @@ QUEUE = "mbolo"
 SEND_JOB = "sms.jobs.send_outbox"
 TICK_JOB = "sms.jobs.run_tick"
 
+# A send job stops claiming after this many seconds (a big announcement at SMS_RATE takes longer)
+# and enqueues its successor; JOB_TIMEOUT leaves room for the last claim to finish within its lease.
+SEND_JOB_BUDGET = 240
+JOB_TIMEOUT = 600
+
 _runtime: tuple[int, Runtime] | None = None
 
 
@@ -46,21 +51,27 @@ def queue(connection: redis.Redis) -> Queue:
 def enqueue_send(runtime: Runtime, pipeline=None) -> None:
     """Ask a worker to send what is due; a Redis failure is logged (the tick sweeps what is missed)."""
     try:
-        queue(runtime.redis).enqueue(SEND_JOB, result_ttl=0, failure_ttl=86400, pipeline=pipeline)
+        queue(runtime.redis).enqueue(
+            SEND_JOB, result_ttl=0, failure_ttl=86400, job_timeout=JOB_TIMEOUT, pipeline=pipeline
+        )
     except redis.RedisError as exc:
         log.warning("send job not enqueued", extra={"error": type(exc).__name__})
 
 
 def enqueue_tick(connection: redis.Redis) -> None:
     """Ask a worker to run the 10-minute tick."""
-    queue(connection).enqueue(TICK_JOB, result_ttl=0, failure_ttl=86400, job_timeout=600)
+    queue(connection).enqueue(TICK_JOB, result_ttl=0, failure_ttl=86400, job_timeout=JOB_TIMEOUT)
 
 
 def send_outbox() -> dict:
-    """Job: send everything due in the outbox now."""
+    """Job: send what is due, for at most SEND_JOB_BUDGET seconds; then hand over to a fresh job."""
     from sms.sender import send_due
 
-    return send_due(job_runtime()).as_dict()
+    runtime = job_runtime()
+    report = send_due(runtime, max_seconds=SEND_JOB_BUDGET)
+    if report["more"]:
+        enqueue_send(runtime)
+    return report.as_dict()
 
 
 def run_tick() -> dict:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -187,13 +188,18 @@ class Sender:
 
     # --- the loop -------------------------------------------------------------------------
 
-    def send_due(self) -> SendReport:
-        """Expire stale leases, then claim and send until nothing is due."""
+    def send_due(self, max_seconds: float | None = None) -> SendReport:
+        """Expire stale leases, then claim and send until nothing is due or `max_seconds` have passed."""
+        # Stopping early is counted as `more`: the job then hands over to a fresh one.
         counts: Counter = Counter()
+        started = time.monotonic()
         with self.runtime.sessions() as session:
             counts.update(expire_leases(session, self.runtime.redis, self.runtime.clock.now()))
             session.commit()
         while True:
+            if max_seconds is not None and time.monotonic() - started > max_seconds:
+                counts["more"] = 1
+                break
             claimed = self.claim(self.runtime.clock.now(), counts)
             if not claimed:
                 break
@@ -457,9 +463,9 @@ def runtime_sender(runtime) -> Sender:
     return sender
 
 
-def send_due(runtime) -> SendReport:
+def send_due(runtime, max_seconds: float | None = None) -> SendReport:
     """Send everything due now through the configured gateway (jobs, `sms send-pending`)."""
-    return runtime_sender(runtime).send_due()
+    return runtime_sender(runtime).send_due(max_seconds)
 
 
 def sweep(runtime, now: datetime) -> dict:

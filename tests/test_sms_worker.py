@@ -221,3 +221,16 @@ def test_a_worker_killed_after_the_http_call_leaves_a_receipt_unknown_and_requeu
     sender.send_due()
     assert fresh(db, receipt_id).status == SmsStatus.UNKNOWN
     assert [m["to"] for m in sms_gateway.messages()] == ["+221770000002"]
+
+
+def test_a_send_job_past_its_time_budget_hands_over_to_a_new_job(
+    runtime, at_config, db, clock, monkeypatch, job_runtime
+):
+    """A long backlog never outlives the job timeout: the job stops claiming and enqueues its successor."""
+    runtime.config = at_config
+    jobs.use_runtime(runtime)
+    monkeypatch.setattr(jobs, "SEND_JOB_BUDGET", -1)
+    row_id = queue(db, clock).id
+    assert jobs.send_outbox()["more"] == 1
+    assert jobs.queue(runtime.redis).count == 1
+    assert fresh(db, row_id).status == SmsStatus.QUEUED
