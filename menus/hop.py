@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from config import Config
 from i18n.catalog import translate
 from models.clock import Clock
+from sms.outbox import KICK_MANUALLY, take_pending
 
 
 @dataclass
@@ -61,12 +62,16 @@ class Hop:
         """The hop's database session, opened on first use; the webhook commits it once."""
         if self._db is None:
             self._db = self.sessions()
+            # The send job rides in the hop's one Redis pipeline, not in a round trip of its own.
+            self._db.info[KICK_MANUALLY] = True
         return self._db
 
-    def commit(self) -> None:
-        """Commit what the callbacks staged (the webhook calls this once per hop)."""
-        if self._db is not None:
-            self._db.commit()
+    def commit(self) -> bool:
+        """Commit what the callbacks staged (once per hop); True when SMS were queued."""
+        if self._db is None:
+            return False
+        self._db.commit()
+        return take_pending(self._db)
 
     def rollback(self) -> None:
         """Drop what the callbacks staged (a failure anywhere in the hop)."""

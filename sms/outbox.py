@@ -78,6 +78,11 @@ def mark_outbox_changed(session: Session) -> None:
     session.info[_PENDING] = True
 
 
+def take_pending(session: Session) -> bool:
+    """True, once, when this session committed outbox rows (for callers that enqueue themselves)."""
+    return bool(session.info.pop(_PENDING, False))
+
+
 def install_notifier(runtime, notify: Callable[[], None] | None = None) -> None:
     """After each commit of `runtime.sessions` that wrote outbox rows, enqueue a send job (installed once)."""
     if runtime.extras.get(_INSTALLED):
@@ -89,7 +94,9 @@ def install_notifier(runtime, notify: Callable[[], None] | None = None) -> None:
             enqueue_send(runtime)
 
     def _kick_after_commit(session: Session) -> None:
-        if session.info.pop(_PENDING, False) and not session.info.get(KICK_MANUALLY):
+        if session.info.get(KICK_MANUALLY):
+            return  # the caller enqueues inside its own Redis pipeline (see take_pending)
+        if session.info.pop(_PENDING, False):
             notify()
 
     # Bound to this runtime's session factory, not to every Session: a process may hold several.

@@ -117,3 +117,28 @@ def test_a_live_session_record_stays_under_512_bytes(runtime, phone):
         phone.press(entry)
         sizes.append(len(runtime.redis.get(SESSION_KEY + phone.session_id)))
     assert max(sizes) <= 512, sizes
+
+
+def test_a_hop_that_queues_sms_enqueues_the_send_job_inside_its_one_pipeline(phone, counters, db, runtime):
+    """Declaring a repayment notifies the treasurer: the RQ enqueue rides in the hop's pipeline."""
+    from rq.utils import get_version
+
+    from models.enums import Role
+    from models.messaging import OutboundSms
+    from sms.jobs import queue
+
+    coop = f.coop(db, name="GIE Autre", code="AUT")
+    treasurer_coop = db.get(type(coop), 1)
+    f.member(db, treasurer_coop, member_no="T1", name="Fatou Sall", role=Role.TREASURER)
+    db.commit()
+    phone.dial()
+    phone.press(PIN)
+    phone.press("4")
+    phone.press("5000")
+    get_version(runtime.redis)  # RQ asks the server's version once per client, then caches it
+    before = queue(runtime.redis).count
+    redis_trips, _ = _hop(counters, lambda: phone.press("1"))
+    assert phone.ended
+    assert redis_trips <= 2
+    assert db.query(OutboundSms).count() >= 1
+    assert queue(runtime.redis).count == before + 1

@@ -16,6 +16,7 @@ from i18n.catalog import N_, translate
 from menus.hop import Hop
 from models.phones import mask
 from sms import telemetry
+from sms.jobs import enqueue_send
 from sms.runtime import Runtime
 from ussd_app.engine import ENGINE, START, Engine, Reply
 from ussd_app.ussd_session import SessionRecord, SessionStore
@@ -98,7 +99,7 @@ def answer(rt: Runtime, req: UssdRequest, engine: Engine = ENGINE) -> Reply:
             masked_input = loggable(screen.secret, screen.is_input, entry)
         engine.advance(hop)
         reply = engine.render(hop)
-        hop.commit()
+        queued_sms = hop.commit()
         screen = engine.registry[hop.state]
         if hop.hint:
             outcome = "invalid"
@@ -121,7 +122,14 @@ def answer(rt: Runtime, req: UssdRequest, engine: Engine = ENGINE) -> Reply:
         # Leaving a task (finished, cancelled, main menu) forgets it; the PIN screens and the
         # resume offer itself must not, or the offer would vanish before it is made.
         drop = hop.authenticated and not screen.resumable and hop.state != "resume"
-        store.save(req.session_id, req.phone, updated, resume=task, drop_resume=drop and resume is not None)
+        store.save(
+            req.session_id,
+            req.phone,
+            updated,
+            resume=task,
+            drop_resume=drop and resume is not None,
+            also=(lambda pipe: enqueue_send(rt, pipeline=pipe)) if queued_sms else None,
+        )
         return reply
     except Exception as exc:
         outcome = "error"

@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import redis
+from redis.client import Pipeline
 
 from menus.hop import Identity
 
@@ -98,9 +100,12 @@ class SessionStore:
         *,
         resume: dict | None = None,
         drop_resume: bool = False,
+        also: Callable[[Pipeline], None] | None = None,
     ) -> None:
-        """Write the record (TTL refreshed) and set or drop the resume record, in one pipeline."""
+        """Write the record (TTL refreshed), set or drop the resume record, and `also`, in one pipeline."""
         pipe = self.client.pipeline(transaction=False)
+        if also is not None:
+            also(pipe)
         pipe.set(SESSION_KEY + session_id, record.dumps(), ex=self.ttl)
         if resume is not None:
             pipe.set(RESUME_KEY + phone, json.dumps(resume, separators=(",", ":")), ex=self.ttl)
