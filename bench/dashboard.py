@@ -2,11 +2,10 @@
 
     DATABASE_URL=postgresql://postgres@127.0.0.1/test python -m bench.dashboard
 
-Times, after a warm-up, the median of ROUNDS runs of the figures behind (keys of the JSON that
-bench.run_all reads): "overall dashboard", the overall page (the
-2 000 cooperatives' table, then the dashboard on its total: arrears of every loan, collections,
-production, reminders, SMS); "one cooperative dashboard"; one cooperative's and everyone's overdue
-list.
+Times, after a warm-up, the median of ROUNDS runs of the figures behind each page; the JSON keys
+are the ones bench.run_all reads: "overall dashboard" (the 2 000 cooperatives' table, then the
+dashboard on its total: arrears of every loan, collections, production, reminders, SMS), "one
+cooperative dashboard", and one cooperative's and everyone's overdue list.
 Goals: one cooperative's page ≤ 0.3 s; the overall page and list ≤ 5 s on this size (a
 coordinator's occasional look, not a hop).
 """
