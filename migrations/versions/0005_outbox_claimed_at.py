@@ -1,7 +1,7 @@
 """Outbox: when a sender took each row (the daily budget counts by it); early reports keep their phone.
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0004
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 import models.base
 
 revision = "0005"
-down_revision = "0001"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

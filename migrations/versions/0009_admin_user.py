@@ -1,7 +1,7 @@
 """admin users of the coordinator web pages
 
 Revision ID: 0009
-Revises: 0001
+Revises: 0005
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 import models.base
 
 revision = "0009"
-down_revision = "0001"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

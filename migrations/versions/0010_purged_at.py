@@ -1,7 +1,7 @@
 """Operations: purged_at (personal data purge) with partial indexes; an index for /metrics' unknown count.
 
 Revision ID: 0010
-Revises: 0001
+Revises: 0009
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 import models.base
 
 revision = "0010"
-down_revision = "0001"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
