@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from datetime import date, datetime
@@ -109,11 +110,15 @@ def main() -> None:
     print(f"(b) planning step                  {b:7.3f} s   b/a = {b / a:4.2f}  (goal ≤ 2.00 and ≤ 1 s)")
     print(f"(c) rendering + outbox writing     {c:7.3f} s   c/a = {c / a:4.2f}  (goal ≤ 2 s)")
     verdict = "PASS" if b <= 2 * a and b <= 1.0 and c <= 2.0 else "FAIL"
-    print(f"medians of {args.rounds} rounds; {verdict}")
+    busy = os.getloadavg()[0]
+    print(f"medians of {args.rounds} rounds; load average {busy:.1f} on {os.cpu_count()} CPUs; {verdict}")
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     (out / "reminders.json").write_text(
-        json.dumps({"a": a, "b": b, "c": c, "b_over_a": b / a, **counts, "verdict": verdict}, indent=2)
+        json.dumps(
+            {"a": a, "b": b, "c": c, "b_over_a": b / a, **counts, "load_average": busy, "verdict": verdict},
+            indent=2,
+        )
     )
     engine.dispose()
 
