@@ -73,6 +73,7 @@ def save(hop: Hop) -> str:
             now=hop.now,
             config=hop.config,
             idempotency_key=hop.ctx.get("dk") or hop.idempotency_key,
+            source=hop.source,
         )
     except Refused as exc:
         if exc.code == "too_much":

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from config import Config
 from i18n.catalog import translate
 from models.clock import Clock
+from models.enums import Source
 from sms.outbox import KICK_MANUALLY, take_pending
 
 
@@ -55,6 +56,9 @@ class Hop:
     resume: dict | None = None  # an interrupted task of this phone, offered after the PIN
     wrote: bool = False  # set by callbacks that staged writes (for the log line)
     config: Config | None = None  # settings screens read (PRODUCTION_RECEIPT_SMS)
+    # What the hop's writes record as their source: `simulator` when the phone simulator posted the
+    # hop (the webhook reads its trusted WSGI marker, ussd_app.origin), else `ussd`.
+    source: str = Source.USSD
     _db: Session | None = None
 
     @property

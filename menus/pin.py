@@ -50,7 +50,9 @@ def _wrong(hop: Hop, tries_left: int) -> str:
 
 def enter_pin(hop: Hop) -> str:
     """Check the PIN; after it, offer an interrupted task of this phone if there is one."""
-    result = check_pin(hop.db, hop.member_id, hop.value, secret=hop.pin_secret, now=hop.now)
+    result = check_pin(
+        hop.db, hop.member_id, hop.value, secret=hop.pin_secret, now=hop.now, source=hop.source
+    )
     hop.wrote = True
     if result.locked:
         return "locked"
@@ -67,7 +69,7 @@ def confirm_first_pin(hop: Hop) -> str:
     if hop.seal(hop.value) != hop.ctx.pop("pin_seal", None):
         hop.fail(N_("Les deux codes diffèrent. Recommencez."))
         return "pin_choose"
-    set_pin(hop.db, hop.member_id, hop.value, secret=hop.pin_secret, now=hop.now)
+    set_pin(hop.db, hop.member_id, hop.value, secret=hop.pin_secret, now=hop.now, source=hop.source)
     hop.wrote = True
     hop.authenticated = True
     return "main"
@@ -75,7 +77,9 @@ def confirm_first_pin(hop: Hop) -> str:
 
 def check_current_pin(hop: Hop) -> str:
     """Change PIN, step 1: the current PIN counts towards the lock like any other entry."""
-    result = check_pin(hop.db, hop.member_id, hop.value, secret=hop.pin_secret, now=hop.now)
+    result = check_pin(
+        hop.db, hop.member_id, hop.value, secret=hop.pin_secret, now=hop.now, source=hop.source
+    )
     hop.wrote = True
     if result.locked:
         return "locked"
@@ -89,7 +93,7 @@ def confirm_new_pin(hop: Hop) -> str:
     if hop.seal(hop.value) != hop.ctx.pop("pin_seal", None):
         hop.fail(N_("Les deux codes diffèrent. Recommencez."))
         return "pin_new"
-    set_pin(hop.db, hop.member_id, hop.value, secret=hop.pin_secret, now=hop.now)
+    set_pin(hop.db, hop.member_id, hop.value, secret=hop.pin_secret, now=hop.now, source=hop.source)
     hop.wrote = True
     return "pin_changed"
 

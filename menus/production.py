@@ -17,7 +17,7 @@ from i18n.gsm7 import fold
 from menus.hop import Hop
 from menus.screens import Choice, Decide, Invalid, Option, Screen
 from models.cooperative import Member, Product
-from models.enums import SmsKind, Source
+from models.enums import SmsKind
 from models.errors import Refused
 from models.production import MAX_QUANTITY, Week, products_of, reportable_weeks, save_report
 
@@ -151,7 +151,7 @@ def save(hop: Hop) -> str:
             week=week,
             now=hop.now,
             idempotency_key=hop.ctx.get("pk") or hop.idempotency_key,
-            source=Source.USSD,
+            source=hop.source,
             tz=hop.clock.tz,
         )
     except Refused:

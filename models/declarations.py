@@ -68,6 +68,7 @@ def declare(
     today: date,
     idempotency_key: str | None = None,
     rng: random.Random | None = None,
+    source: str = Source.USSD,
 ) -> Declared:
     """Record a pending declaration (replacing the member's previous one) with a fresh code."""
     if idempotency_key:
@@ -99,7 +100,7 @@ def declare(
         actor=audit.actor_of(member),
         action="declaration.create",
         target=f"declaration:{declaration.id}",
-        source=Source.USSD,
+        source=source,
         at=now,
         member_id=member.id,
         after={"amount": amount, "code": declaration.code, "replaces": replaced.code if replaced else None},

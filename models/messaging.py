@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime
-from models.enums import InboundStatus, SmsStatus
+from models.enums import InboundStatus, SmsStatus, Source
 
 
 class OutboundSms(Base):
@@ -122,6 +122,9 @@ class InboundSms(Base):
     text: Mapped[str] = mapped_column(Text)
     link_id: Mapped[str | None] = mapped_column(String(100))
     network_code: Mapped[str | None] = mapped_column(String(10))
+    # `simulator` when the phone simulator posted it (the webhook's trusted marker), else `sms`:
+    # kept with the row so a retried message records the same source as its first attempt.
+    source: Mapped[str] = mapped_column(String(12), default=Source.SMS, server_default=Source.SMS.value)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(10), default=InboundStatus.RECEIVED)
     error: Mapped[str | None] = mapped_column(String(300))

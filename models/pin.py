@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from models import audit
 from models.cooperative import Member
 from models.database import is_postgres
+from models.enums import Source
 
 SCHEME = "scrypt"
 N, R, P = 2048, 8, 1
@@ -88,7 +89,9 @@ def _load_for_update(session: Session, member_id: int) -> Member:
     return session.scalars(stmt).one()
 
 
-def check_pin(session: Session, member_id: int, pin: str, *, secret: str, now: datetime) -> PinCheck:
+def check_pin(
+    session: Session, member_id: int, pin: str, *, secret: str, now: datetime, source: str = Source.USSD
+) -> PinCheck:
     """Verify a PIN entry and count it: a wrong one adds to the count, the third locks, a right one resets."""
     member = _load_for_update(session, member_id)
     if member.locked:
@@ -107,7 +110,7 @@ def check_pin(session: Session, member_id: int, pin: str, *, secret: str, now: d
             actor=audit.actor_of(member),
             action="pin.lock",
             target=f"member:{member.id}",
-            source="ussd",
+            source=source,
             at=now,
             member_id=member.id,
             after={"wrong_pins": member.wrong_pins},
@@ -115,7 +118,9 @@ def check_pin(session: Session, member_id: int, pin: str, *, secret: str, now: d
     return PinCheck(ok=False, tries_left=max(0, MAX_WRONG - member.wrong_pins), locked=member.locked)
 
 
-def set_pin(session: Session, member_id: int, pin: str, *, secret: str, now: datetime) -> None:
+def set_pin(
+    session: Session, member_id: int, pin: str, *, secret: str, now: datetime, source: str = Source.USSD
+) -> None:
     """Store a new PIN chosen by the member (first PIN or Change PIN); refused PINs raise PinRefused."""
     if is_refused(pin):
         raise PinRefused("four identical digits or 1234")
@@ -129,7 +134,7 @@ def set_pin(session: Session, member_id: int, pin: str, *, secret: str, now: dat
         actor=audit.actor_of(member),
         action="pin.set" if first else "pin.change",
         target=f"member:{member.id}",
-        source="ussd",
+        source=source,
         at=now,
         member_id=member.id,
     )

@@ -94,8 +94,14 @@ def keyword(text: str) -> str:
     return "".join(ch for ch in plain if ch.isalnum()).upper()
 
 
-def store(session: Session, form: InboundForm, now: datetime) -> tuple[InboundSms, bool]:
-    """Insert and commit the row; (row, True) when new, (existing row, False) on a redelivery."""
+def store(
+    session: Session, form: InboundForm, now: datetime, source: str = Source.SMS
+) -> tuple[InboundSms, bool]:
+    """Insert and commit the row; (row, True) when new, (existing row, False) on a redelivery.
+
+    `source` is `simulator` for the phone simulator's posts (the webhook decides it); it stays with
+    the row, so the handlers and any retry record it on what the message writes.
+    """
     row = InboundSms(
         gateway_id=form.gateway_id,
         from_phone=form.from_phone,
@@ -103,6 +109,7 @@ def store(session: Session, form: InboundForm, now: datetime) -> tuple[InboundSm
         text=form.text,
         link_id=form.link_id,
         network_code=form.network_code,
+        source=source,
         received_at=now,
         status=InboundStatus.RECEIVED,
         attempts=0,
@@ -135,7 +142,9 @@ def _commands_handler():
     return getattr(module, "handle", None)
 
 
-def set_opt_out(session: Session, member: Member, opted_out: bool, now: datetime) -> bool:
+def set_opt_out(
+    session: Session, member: Member, opted_out: bool, now: datetime, source: str = Source.SMS
+) -> bool:
     """Set the member's opt-out flag with an audit event; False when it already had that value."""
     if member.opted_out == opted_out:
         return False
@@ -147,7 +156,7 @@ def set_opt_out(session: Session, member: Member, opted_out: bool, now: datetime
         actor=actor_of(member),
         action="sms.opt_out" if opted_out else "sms.opt_in",
         target=f"member:{member.id}",
-        source=Source.SMS,
+        source=source,
         at=now,
         before=before,
         after={"opted_out": opted_out},
@@ -176,7 +185,7 @@ def dispatch(session: Session, runtime, inbound: InboundSms, now: datetime) -> s
     if word in OPT_OUT or word in OPT_IN:
         opted_out = word in OPT_OUT
         if sender is not None:
-            set_opt_out(session, sender, opted_out, now)
+            set_opt_out(session, sender, opted_out, now, inbound.source)
         _answer(session, runtime, inbound, sender, STOP_CONFIRMED if opted_out else START_CONFIRMED, now)
         return "stop" if opted_out else "start"
     handler = _commands_handler()

@@ -261,11 +261,6 @@ def test_month_helper_matches_the_dashboard_default(clock):
     assert Month.of(clock.today()).key == "2026-12"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sms.commands and the USSD writes record Source.SMS / Source.USSD whatever the channel; "
-    "they should record `simulator` for gateway and session ids starting with `sim-` (see the report)",
-)
 def test_money_moved_from_the_simulator_is_recorded_with_source_simulator(coordinator, db, coop):
     """A PAY sent from the simulator posts a repayment whose source is `simulator`."""
     post(coordinator, "/simulator/sms", {"member": coop["fatou"].id, "body": "PAY M0001 5000"})

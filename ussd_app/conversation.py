@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from i18n.catalog import N_, translate
 from menus.hop import Hop
+from models.enums import Source
 from models.phones import mask
 from sms import telemetry
 from sms.jobs import enqueue_send
@@ -35,6 +36,7 @@ class UssdRequest:
     text: str
     service_code: str = ""
     network_code: str = ""
+    source: str = Source.USSD  # `simulator` when the phone simulator posted it (ussd_app.origin)
 
 
 def new_input(store: SessionStore, record: SessionRecord, session_id: str, text: str) -> str:
@@ -93,6 +95,7 @@ def answer(rt: Runtime, req: UssdRequest, engine: Engine = ENGINE) -> Reply:
             page=record.page,
             resume=resume,
             config=cfg,
+            source=req.source,
         )
         if previous != START:
             screen = engine.registry[previous]

@@ -13,9 +13,11 @@ import logging
 from flask import Blueprint, Flask, abort, request
 from sqlalchemy.exc import SQLAlchemyError
 
+from models.enums import Source
 from models.phones import mask
 from sms import delivery, inbound
 from sms.outbox import install_notifier
+from ussd_app.origin import source_of
 
 log = logging.getLogger("mbolo.sms")
 
@@ -55,7 +57,7 @@ def sms_inbound():
         return _plain("malformed", 400)
     now = rt.clock.now()
     try:
-        row, created = inbound.store(db_session(), form, now)
+        row, created = inbound.store(db_session(), form, now, source_of(request.environ, Source.SMS))
     except SQLAlchemyError as exc:
         log.error("inbound not stored", extra={"from": mask(form.from_phone), "error": type(exc).__name__})
         return _plain("unavailable", 503)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import logging
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
 from werkzeug.exceptions import HTTPException
 
+from models.enums import Source
 from models.messaging import UssdEvent
 from models.phones import try_normalise
 from ussd_app.conversation import answer, apology
 from ussd_app.engine import ENGINE, Reply
+from ussd_app.origin import source_of
 from ussd_app.ussd_adapter import ADAPTER, BadUssdRequest
 
 MAX_BODY = 4096
@@ -47,6 +50,7 @@ def ussd_hop() -> Response:
         if codes and ADAPTER.service_code(request) not in codes:
             return ADAPTER.respond(Reply(apology(), True))
         hop = ADAPTER.parse(request, rt.config.DEFAULT_REGION)
+        hop = dataclasses.replace(hop, source=source_of(request.environ, Source.USSD))
     except BadUssdRequest as exc:
         log.info("ussd.hop", extra={"outcome": "bad_request", "field": str(exc)})
         return ADAPTER.respond(Reply(apology(), True))

@@ -44,11 +44,19 @@ def declare_repayment(
     config: Config,
     idempotency_key: str | None = None,
     rng: random.Random | None = None,
+    source: str = Source.USSD,
 ) -> Declared:
     """A member's declaration (USSD option 4): recorded, and every treasurer and the president told."""
     today = now.astimezone(config.tz).date()
     declared = declare(
-        session, member=member, amount=amount, now=now, today=today, idempotency_key=idempotency_key, rng=rng
+        session,
+        member=member,
+        amount=amount,
+        now=now,
+        today=today,
+        idempotency_key=idempotency_key,
+        rng=rng,
+        source=source,
     )
     if declared.created:
         declaration, replaced = declared.declaration, declared.replaced

@@ -68,6 +68,15 @@ class Request:
         return external_id_of(self.inbound)
 
     @property
+    def source(self) -> str:
+        """What this message's own changes record as their source: `simulator` or `sms`.
+
+        Decided by the webhook from its trusted marker and stored with the inbound row
+        (ussd_app.origin), so a retry records the same source as the first attempt.
+        """
+        return self.inbound.source
+
+    @property
     def coop(self) -> str:
         """The sender's cooperative code, first word of every SMS."""
         return self.sender.cooperative.code if self.sender is not None else "Mbolo"
@@ -184,7 +193,7 @@ def pay(req: Request, cmd: Command) -> Outcome:
     if declaration is not None and declaration.amount != cmd.amount:
         declaration = None
     repayment = _record(
-        req, member, treasurer, cmd.amount, cmd.paid_on or req.today, Source.SMS, loan, declaration
+        req, member, treasurer, cmd.amount, cmd.paid_on or req.today, req.source, loan, declaration
     )
     return Outcome(cmd.keyword, "posted", repayment.receipt)
 
@@ -198,8 +207,13 @@ def _record(
     source: str,
     loan: Loan | None,
     declaration: RepaymentDeclaration | None,
+    *,
+    answering: bool = False,
 ) -> Repayment:
-    """Post the repayment (confirming the declaration it answers) and send both receipts."""
+    """Post the repayment (confirming the declaration it answers) and send both receipts.
+
+    `answering` is an OUI: a refusal then speaks of the declaration rather than of a PAY.
+    """
     try:
         allocation = record_repayment(
             req.session,
@@ -214,7 +228,7 @@ def _record(
             declaration_id=declaration.id if declaration is not None else None,
         )
     except Refused as exc:
-        if source == Source.USSD and declaration is not None and exc.code in ("too_much", "no_active_loan"):
+        if answering and declaration is not None and exc.code in ("too_much", "no_active_loan"):
             # An OUI: the amount is checked again against what remains now.
             remaining = exc.details.get("remaining", 0)
             raise Refusal(
@@ -232,7 +246,14 @@ def _record(
     repayment = allocation.repayment
     extra: tuple[Text, ...] = ()
     if declaration is not None:
-        decide(req.session, declaration, status=DeclarationStatus.CONFIRMED, by=treasurer, now=req.now)
+        decide(
+            req.session,
+            declaration,
+            status=DeclarationStatus.CONFIRMED,
+            by=treasurer,
+            now=req.now,
+            source=req.source,
+        )
         extra = (text(T.DECLARATION_CONFIRMED, code=declaration.code),)
     outstanding = member_position(req.session, member.id, req.today).outstanding
     receipt = text(
@@ -313,7 +334,7 @@ def _savings(req: Request, cmd: Command, kind: SavingsKind) -> Outcome:
             amount=cmd.amount,
             entry_on=entry_on,
             now=req.now,
-            source=Source.SMS,
+            source=req.source,
             recorded_by=treasurer,
             external_id=req.external_id,
         )
@@ -372,11 +393,21 @@ def answer(req: Request, cmd: Command) -> Outcome:
     if cmd.keyword == Keyword.OUI:
         # The member paid on the day they declared it (at most 72 h ago: within the 7-day backdating).
         paid_on = declaration.created_at.astimezone(req.config.tz).date()
+        # Money confirmed from a declaration records `ussd` (the member's declaration is where it
+        # came from), except when the OUI was the simulator's: what the simulator injects says so.
+        source = Source.SIMULATOR if req.source == Source.SIMULATOR else Source.USSD
         repayment = _record(
-            req, member, treasurer, declaration.amount, paid_on, Source.USSD, None, declaration
+            req, member, treasurer, declaration.amount, paid_on, source, None, declaration, answering=True
         )
         return Outcome(cmd.keyword, "posted", repayment.receipt)
-    decide(req.session, declaration, status=DeclarationStatus.REJECTED, by=treasurer, now=req.now)
+    decide(
+        req.session,
+        declaration,
+        status=DeclarationStatus.REJECTED,
+        by=treasurer,
+        now=req.now,
+        source=req.source,
+    )
     amount = format_money(declaration.amount)
     req.out.tell(
         member,
@@ -442,7 +473,7 @@ def cancel(req: Request, cmd: Command) -> Outcome:
     reason = f"ANNULE by SMS {req.inbound.gateway_id}"
     values = {"coop": req.coop, "receipt": receipt, "member": label(member), "treasurer": label(sender)}
     if isinstance(row, Repayment):
-        reverse_repayment(req.session, row, now=req.now, by=by, reason=reason, source=Source.SMS)
+        reverse_repayment(req.session, row, now=req.now, by=by, reason=reason, source=req.source)
         outstanding = member_position(req.session, member.id, req.today).outstanding
         notice = text(
             T.REPAYMENT_REVERSED,
@@ -453,7 +484,7 @@ def cancel(req: Request, cmd: Command) -> Outcome:
     else:
         try:
             _, balance = reverse_savings(
-                req.session, row, now=req.now, by=by, reason=reason, source=Source.SMS
+                req.session, row, now=req.now, by=by, reason=reason, source=req.source
             )
         except Refused as exc:
             balance = format_money(exc.details.get("balance", 0))
@@ -491,7 +522,7 @@ def pin(req: Request, cmd: Command) -> Outcome:
     if member.id == treasurer.id:
         # A stolen phone must not be enough to take over its owner's PIN.
         raise Refusal("own_pin", text(T.OWN_PIN, coop=req.coop))
-    reset_pin(req.session, member, actor=audit.actor_of(treasurer), source=Source.SMS, now=req.now)
+    reset_pin(req.session, member, actor=audit.actor_of(treasurer), source=req.source, now=req.now)
     req.out.tell(member, SmsKind.NOTICE, text(T.PIN_RESET_MEMBER, coop=req.coop, treasurer=label(treasurer)))
     req.out.tell(treasurer, SmsKind.NOTICE, text(T.PIN_RESET_DONE, coop=req.coop, member=label(member)))
     return Outcome(cmd.keyword, "done", str(member.id))

@@ -7,8 +7,10 @@ send an SMS as that phone, posted in-process to the real `POST /sms/inbound` wit
 gateway id `sim-…`, so treasurer commands run through the same inbound path.
 
 What the simulator injects is marked: the in-process requests carry the WSGI environ key
-`mbolo.source = "simulator"` (a key no HTTP client can set), and every hop and SMS writes an
-audit event with source `simulator` and the logged-in account as actor. In production it works
+`mbolo.source = "simulator"` (a key no HTTP client can set, see ussd_app.origin), so the webhooks
+record what those hops and SMS write (repayments, savings, production reports, declarations, PINs,
+their audit events) with source `simulator`; and every hop and SMS writes an audit event with
+source `simulator` and the logged-in account as actor. In production it works
 only for members of cooperatives flagged `demo`.
 
 The text typed so far in a USSD session travels in a hidden form field, as the aggregator
@@ -18,7 +20,6 @@ resends it; it holds the PIN, so it is never stored server-side, logged or audit
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
@@ -31,6 +32,7 @@ from models.messaging import InboundSms, OutboundSms
 from models.phones import mask
 from ussd_app.admin.pages import error_page, guard, protect
 from ussd_app.admin.security import current_user
+from ussd_app.origin import SOURCE_KEY, looks_simulated, simulated_id
 
 log = logging.getLogger("mbolo.admin")
 
@@ -40,7 +42,6 @@ bp.after_request(protect)
 for _code in (400, 403, 404):
     bp.register_error_handler(_code, error_page)
 
-SOURCE_KEY = "mbolo.source"
 DEFAULT_SERVICE_CODE = "*384*1#"
 MAX_ENTRY = 40
 THREAD_LIMIT = 30
@@ -215,7 +216,7 @@ def dial():
     from ussd_app import db_session
 
     member, coop = _member_or_refuse(db_session(), request.form.get("member"))
-    session_id = f"sim-{uuid.uuid4().hex}"
+    session_id = simulated_id()
     screen = _hop(member, session_id, "")
     _audit("simulator.ussd", member, {"session": session_id, "hop": 1})
     log.info("simulator.dial", extra={"phone": mask(member.phone), "session": session_id})
@@ -229,7 +230,7 @@ def key():
 
     member, coop = _member_or_refuse(db_session(), request.form.get("member"))
     session_id = request.form.get("session_id", "")
-    if not session_id.startswith("sim-") or len(session_id) > 60:
+    if not looks_simulated(session_id):
         abort(400, description="Session de simulation invalide : recomposez le code.")
     entry = request.form.get("entry", "").strip()[:MAX_ENTRY]
     before = request.form.get("text", "")[: MAX_ENTRY * 20]
@@ -247,7 +248,7 @@ def sms():
     member, _coop = _member_or_refuse(db_session(), request.form.get("member"))
     body = request.form.get("body", "").strip()[:459]
     if body:
-        gateway_id = f"sim-{uuid.uuid4().hex}"
+        gateway_id = simulated_id()
         status, _ = _post_in_process(
             "/sms/inbound",
             {
