@@ -7,22 +7,30 @@ worker) so they all share the same server. Set DATABASE_URL / REDIS_URL to use r
 
 Children: gunicorn (`wsgi:app`, 2 workers, 127.0.0.1:5000, `PORT` overrides) and, when the
 module exists, `flask --app wsgi worker`. Ctrl-C (or SIGTERM) stops them cleanly. Never prompts.
+
+Outside production it also makes sure a coordinator account `demo@mbolo.local` exists for the
+coordinator web (`/admin/`) and the phone simulator (`/simulator/`): created with a random
+password that is printed that one time (it is stored only hashed); later runs leave the account
+as it is and say how to set a new password. With APP_ENV=production no account is created.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 STOP_TIMEOUT = 15  # seconds a child gets to finish its work after SIGTERM
+DEMO_EMAIL = "demo@mbolo.local"
 
 
 def resolve_environment() -> dict[str, str]:
@@ -75,20 +83,79 @@ def stop(children: list[subprocess.Popen]) -> None:
             child.wait()
 
 
-def how_to_dial(port: str) -> str:
-    """The lines that tell a newcomer how to dial the running server."""
+def flask_path() -> Path:
+    """This interpreter's `flask`, relative to the project folder when inside it (`.venv/bin/flask`)."""
+    flask = Path(sys.executable).with_name("flask")
+    return flask.relative_to(ROOT) if flask.is_relative_to(ROOT) else flask
+
+
+def ensure_demo_account(env: dict[str, str]) -> str | None:
+    """Create the development coordinator account when missing; its new password, else None.
+
+    Never in production: there accounts are made on purpose with `flask users create`.
+    """
+    from sqlalchemy import select
+
+    from config import load_config
+    from models.admin_user import AdminRole, AdminUser, create_user, normalise_email
+    from models.clock import Clock
+    from models.database import make_engine, make_session_factory
+
+    config = load_config(env)
+    if config.is_production:
+        return None
+    engine = make_engine(config.DATABASE_URL)
+    try:
+        with make_session_factory(engine)() as session:
+            exists = session.scalar(
+                select(AdminUser.id).where(AdminUser.email == normalise_email(DEMO_EMAIL))
+            )
+            if exists is not None:
+                return None
+            password = secrets.token_urlsafe(12)
+            create_user(
+                session,
+                email=DEMO_EMAIL,
+                password=password,
+                role=AdminRole.COORDINATOR,
+                now=Clock(config.tz).now(),
+            )
+            session.commit()
+            return password
+    finally:
+        engine.dispose()
+
+
+def how_to_log_in(port: str, production: bool, password: str | None) -> list[str]:
+    """The lines giving the web pages' addresses and how to log in to them."""
+    lines = [
+        f"Coordinator web: http://127.0.0.1:{port}/admin/",
+        f"Phone simulator: http://127.0.0.1:{port}/simulator/ (dial and send SMS as a demo member)",
+    ]
+    if production:
+        lines.append(f"Log in with an account made by: {flask_path()} --app wsgi users create EMAIL --role …")
+    elif password is not None:
+        lines.append(f"Log in as {DEMO_EMAIL}, password {password}  (shown this once: note it)")
+    else:
+        lines.append(
+            f"Log in as {DEMO_EMAIL} (its password was shown when it was created; to set another: "
+            f"{flask_path()} --app wsgi users set-password {DEMO_EMAIL} --password-stdin)"
+        )
+    return lines
+
+
+def how_to_dial(port: str, login: Sequence[str] = ()) -> str:
+    """The lines that tell a newcomer how to dial the running server and open its web pages."""
     from ussd_app.cli.demo import MEMBERS
 
-    flask = Path(sys.executable).with_name("flask")
-    if flask.is_relative_to(ROOT):
-        flask = flask.relative_to(ROOT)  # `.venv/bin/flask`, as typed from the project folder
     first = MEMBERS[0].phone
     lines = [
         "",
         f"Mbolo is running on http://127.0.0.1:{port} (Ctrl-C stops it).",
         "Dial from another terminal, as any demo member above:",
-        f"  {flask} --app wsgi ussd dial {first} --url http://127.0.0.1:{port}/ussd",
+        f"  {flask_path()} --app wsgi ussd dial {first} --url http://127.0.0.1:{port}/ussd",
         "Demo members: " + ", ".join(f"{m.phone} ({m.name}, {m.language})" for m in MEMBERS),
+        *login,
         "",
     ]
     return "\n".join(lines)
@@ -100,6 +167,9 @@ def main() -> int:
     port = env.get("PORT", "5000")
     run_step(flask_command("db", "upgrade"), env)
     run_step(flask_command("seed-demo"), env)
+    from config import load_config
+
+    login = how_to_log_in(port, load_config(env).is_production, ensure_demo_account(env))
 
     gunicorn = [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
     config_file = ROOT / "config" / "gunicorn.conf.py"
@@ -108,7 +178,7 @@ def main() -> int:
     children = [start([*gunicorn, "wsgi:app"], env)]
     if importlib.util.find_spec("ussd_app.cli.worker") is not None:
         children.append(start(flask_command("worker"), env))
-    print(how_to_dial(port), flush=True)
+    print(how_to_dial(port, login), flush=True)
 
     stopping = False
 
