@@ -18,7 +18,6 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import audit
 from models.cooperative import Cooperative, Member, member_key
 from models.csv_import.bulk import insert_rows
 from models.csv_import.reader import (
@@ -32,7 +31,7 @@ from models.csv_import.reader import (
     parse_date,
     read_table,
 )
-from models.csv_import.result import ImportResult
+from models.csv_import.result import ImportResult, record_import
 from models.directory import name_key
 from models.enums import Frequency, LoanStatus, Source
 from models.ledger import record_repayment
@@ -106,20 +105,15 @@ def import_loans(
     repaid_total = _create(session, lines, result, now=now, today=today, rounding=rounding, actor=actor)
     if progress:
         progress(result.rows, result.rows)
-    audit.record(
+    record_import(
         session,
+        kind="loans",
+        table=table,
+        result=result,
+        filename=filename,
         actor=actor,
-        action="import.loans",
-        target=f"sha256:{table.sha256[:24]}",
-        source=Source.IMPORT,
-        at=now,
-        after={
-            "file": filename,
-            "sha256": table.sha256,
-            "encoding": table.encoding,
-            **result.counts(),
-            "repaid": repaid_total,
-        },
+        now=now,
+        repaid=repaid_total,
     )
     return result.finish()
 

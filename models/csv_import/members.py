@@ -20,7 +20,6 @@ from datetime import date, datetime
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from models import audit
 from models.cooperative import Cooperative, Member, member_key
 from models.csv_import.bulk import insert_rows
 from models.csv_import.reader import (
@@ -32,7 +31,7 @@ from models.csv_import.reader import (
     parse_amount,
     read_table,
 )
-from models.csv_import.result import ImportResult
+from models.csv_import.result import ImportResult, record_import
 from models.database import is_postgres
 from models.directory import CODE_PATTERN, derive_code, name_key
 from models.enums import Language, MemberStatus, Role, SavingsKind, Source
@@ -109,20 +108,15 @@ def import_members(
     opening_total = _apply(session, lines, coops, result, now=now, today=today, actor=actor)
     if progress:
         progress(result.rows, result.rows)
-    audit.record(
+    record_import(
         session,
+        kind="members",
+        table=table,
+        result=result,
+        filename=filename,
         actor=actor,
-        action="import.members",
-        target=f"sha256:{table.sha256[:24]}",
-        source=Source.IMPORT,
-        at=now,
-        after={
-            "file": filename,
-            "sha256": table.sha256,
-            "encoding": table.encoding,
-            **result.counts(),
-            "opening_savings": opening_total,
-        },
+        now=now,
+        opening_savings=opening_total,
     )
     return result.finish()
 

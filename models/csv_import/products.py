@@ -13,12 +13,10 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from models import audit
 from models.cooperative import Cooperative, Product
 from models.csv_import.reader import BadValue, Progress, folded, read_table
-from models.csv_import.result import ImportResult
+from models.csv_import.result import ImportResult, record_import
 from models.directory import name_key
-from models.enums import Source
 
 REQUIRED = ("cooperative", "product", "unit")
 OPTIONAL = ()
@@ -87,14 +85,8 @@ def import_products(
         session.execute(update(Product), changes)
     if progress:
         progress(result.rows, result.rows)
-    audit.record(
-        session,
-        actor=actor,
-        action="import.products",
-        target=f"sha256:{table.sha256[:24]}",
-        source=Source.IMPORT,
-        at=now,
-        after={"file": filename, "sha256": table.sha256, "encoding": table.encoding, **result.counts()},
+    record_import(
+        session, kind="products", table=table, result=result, filename=filename, actor=actor, now=now
     )
     return result.finish()
 

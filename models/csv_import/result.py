@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from models import audit
+from models.enums import Source
+
 
 @dataclass(frozen=True, order=True)
 class Issue:
@@ -62,3 +65,24 @@ class ImportResult:
         self.failed.sort()
         self.warnings.sort()
         return self
+
+
+def record_import(
+    session, *, kind: str, table, result: ImportResult, filename: str, actor: str, now, **totals: int
+) -> None:
+    """The one audit event of an import: the file's name, sha256, encoding and counts."""
+    audit.record(
+        session,
+        actor=actor,
+        action=f"import.{kind}",
+        target=f"sha256:{table.sha256[:24]}",
+        source=Source.IMPORT,
+        at=now,
+        after={
+            "file": filename,
+            "sha256": table.sha256,
+            "encoding": table.encoding,
+            **result.counts(),
+            **totals,
+        },
+    )
