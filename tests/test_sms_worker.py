@@ -234,3 +234,18 @@ def test_a_send_job_past_its_time_budget_hands_over_to_a_new_job(
     assert jobs.send_outbox()["more"] == 1
     assert jobs.queue(runtime.redis).count == 1
     assert fresh(db, row_id).status == SmsStatus.QUEUED
+
+
+def test_the_worker_connection_outlasts_rq_blocking_wait(runtime):
+    """An idle worker blocks on the queue for minutes: its socket timeout must outlast that wait."""
+    from rq import SimpleWorker
+
+    from sms.jobs import queue
+    from ussd_app.cli.worker import worker_connection
+
+    connection = worker_connection(runtime.config.REDIS_URL)
+    worker = SimpleWorker([queue(connection)], connection=connection)
+    kwargs = connection.connection_pool.connection_kwargs
+    assert kwargs["socket_timeout"] > worker.dequeue_timeout
+    assert kwargs.get("orig_socket_timeout", kwargs["socket_timeout"]) > worker.dequeue_timeout
+    connection.close()

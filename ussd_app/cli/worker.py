@@ -10,9 +10,19 @@ import redis
 from flask import Flask
 from flask.cli import with_appcontext
 from rq import SimpleWorker
+from rq.defaults import DEFAULT_WORKER_TTL
 
 from sms import jobs
 from sms.tick import Ticker
+
+
+def worker_connection(url: str) -> redis.Redis:
+    """The worker's own client: its socket timeout outlasts RQ's blocking wait on the queue.
+
+    redis-py 8 gives every client a 5 s socket timeout by default, and RQ's attempt to raise it
+    does not reach redis-py's connections: an idle worker then "loses" Redis every 5 seconds.
+    """
+    return redis.Redis.from_url(url, socket_timeout=DEFAULT_WORKER_TTL + 60)
 
 
 @click.command("worker")
@@ -25,8 +35,7 @@ def worker_command(burst: bool, no_tick: bool) -> None:
 
     rt = runtime()
     jobs.use_runtime(rt)
-    # No socket timeout here: the worker blocks on the queue for minutes at a time.
-    connection = redis.Redis.from_url(rt.config.REDIS_URL)
+    connection = worker_connection(rt.config.REDIS_URL)
     ticker = None
     if not no_tick and not burst:
         ticker = Ticker(rt, connection, holder=f"{socket.gethostname()}:{os.getpid()}").start()
