@@ -1,19 +1,20 @@
 """`make bench`: every benchmark of the project in one run, and one table of figure, goal, met.
 
-    python -m bench.run_all [--quick]
+    python -m bench.run_all [--quick] [--only STEP …]
 
 Starts what it needs: checks that PostgreSQL (DATABASE_URL, default postgresql://postgres@127.0.0.1/test)
 and the Redis server (REDIS_URL, default redis://127.0.0.1:6379/9) answer, and starts the local ones
 when they do not; installs wrk with apt-get when it is missing. Then, in one process, calls each
-benchmark module in turn (their own figures and logs go to instance/bench/<stamp>.log):
+benchmark module in turn (their own figures and logs go to instance/bench/<stamp>-<sha>.log):
   pin        one PIN verification (scrypt), CPU time                  models.pin
   import     100 000 members, then the same file again                bench.import_members
-  reminders  1 000 000 instalments loaded by COPY; (a), (b), (c)      bench.reminders
   sms        personal SMS/s and one announcement to 10 000            bench.sms (the local AT server)
   drain      the same personal SMS through 2 RQ worker processes      bench.drain
-  ussd       200 000 members / 100 000 loans by COPY; gunicorn with   bench.ussd.run
-             2 workers; wrk (a) bare Flask, (b) I/O floor, (c) hops
-  dashboard  the coordinator pages on the same data set               bench.dashboard (when present)
+  dashboard  the coordinator pages; loads 200 000 members, 100 000    bench.dashboard (when present)
+             loans, 1 000 000 instalments by COPY
+  reminders  (a), (b), (c) on that same load (same day)               bench.reminders --reuse
+  ussd       its own COPY load; gunicorn with 2 workers; wrk (a)      bench.ussd.run
+             bare Flask, (b) I/O floor, (c) the hop mix at 64 sessions
 Each module runs in a schema of its own, named bench_all_* here so that `make bench` never collides
 with a benchmark run by hand. The table is printed at the end and written with the machine's
 description to bench/results/<UTC timestamp>-<git sha>.json, so that commits can be compared.
