@@ -48,8 +48,8 @@ def _wrong(hop: Hop, tries_left: int) -> str:
     raise Invalid(N_("Code PIN faux. Essais restants: {tries}."), tries=tries_left)
 
 
-def enter_pin(hop: Hop) -> str:
-    """Check the PIN; after it, offer an interrupted task of this phone if there is one."""
+def _verify(hop: Hop) -> str | None:
+    """Check the entered PIN (counting towards the lock): "locked", a hint raised, or None when right."""
     result = check_pin(
         hop.db, hop.member_id, hop.value, secret=hop.pin_secret, now=hop.now, source=hop.source
     )
@@ -58,6 +58,14 @@ def enter_pin(hop: Hop) -> str:
         return "locked"
     if not result.ok:
         return _wrong(hop, result.tries_left)
+    return None
+
+
+def enter_pin(hop: Hop) -> str:
+    """Check the PIN; after it, offer an interrupted task of this phone if there is one."""
+    refused = _verify(hop)
+    if refused:
+        return refused
     hop.authenticated = True
     if hop.resume and hop.resume.get("m") == hop.member_id:
         return "resume"
@@ -77,15 +85,7 @@ def confirm_first_pin(hop: Hop) -> str:
 
 def check_current_pin(hop: Hop) -> str:
     """Change PIN, step 1: the current PIN counts towards the lock like any other entry."""
-    result = check_pin(
-        hop.db, hop.member_id, hop.value, secret=hop.pin_secret, now=hop.now, source=hop.source
-    )
-    hop.wrote = True
-    if result.locked:
-        return "locked"
-    if not result.ok:
-        return _wrong(hop, result.tries_left)
-    return "pin_new"
+    return _verify(hop) or "pin_new"
 
 
 def confirm_new_pin(hop: Hop) -> str:
