@@ -334,6 +334,15 @@ def post_reports(url: str, messages: list[dict], status: str, failure_reason: st
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that gave up (the timeout scenarios) is normal here, not a traceback on stderr."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
     allow_reuse_address = True
     request_queue_size = 128
 
