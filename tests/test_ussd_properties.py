@@ -106,7 +106,8 @@ SEQUENCES = st.tuples(
     st.sampled_from(PHONES),
     st.sampled_from(PATHS),
     st.lists(ACTIONS, max_size=4),
-    st.integers(min_value=100, max_value=60_000),
+    # The treasurer's PAY amount; the paths' declared amounts too, so that a PAY can answer a declaration.
+    st.one_of(st.integers(min_value=100, max_value=60_000), st.sampled_from([2500, 12000])),
 )
 
 
