@@ -17,3 +17,11 @@ class SmsUnavailable(SmsError):
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class SmsUncertain(SmsUnavailable):
+    """The request may have reached the gateway (read timeout, connection dropped after sending).
+
+    Retrying could send the message twice and the gateway has no idempotency key, so the sender
+    retries only reminders and broadcasts; a receipt, reply or notice becomes `unknown`.
+    """

@@ -38,7 +38,7 @@ from models.messaging import OutboundSms
 from models.phones import mask
 from sms import gateways, presend, telemetry
 from sms.delivery import adopt_reports, apply_early_reports, expire_early_reports
-from sms.exceptions import SmsError, SmsRejected, SmsUnavailable
+from sms.exceptions import SmsError, SmsRejected, SmsUnavailable, SmsUncertain
 from sms.gateways.base import Gateway, RecipientResult
 from sms.throttle import Throttle, in_flight
 
@@ -93,6 +93,11 @@ MARK_FAILED = (
     _t.update()
     .where(*_ours)
     .values(status=SmsStatus.FAILED, failure_reason=bindparam("reason"), updated_at=_now, lease_until=None)
+)
+MARK_UNKNOWN = (
+    _t.update()
+    .where(*_ours)
+    .values(status=SmsStatus.UNKNOWN, failure_reason=bindparam("reason"), updated_at=_now, lease_until=None)
 )
 MARK_RETRY = (
     _t.update()
@@ -345,7 +350,7 @@ class Sender:
         """Commit each row's outcome: sent, failed, or queued again for a retry."""
         now = self.runtime.clock.now()
         by_number = {r.number: r for r in results or []}
-        sent, failed, retry, outcome = [], [], [], Counter(requests=1)
+        sent, failed, retry, uncertain, outcome = [], [], [], [], Counter(requests=1)
         for row in rows:
             if error is None:
                 result = by_number.get(row.to)
@@ -364,6 +369,11 @@ class Sender:
                 reason = result.reason if result is not None else "not in the gateway's answer"
                 failed.append({"row_id": row.id, "attempt": row.attempt, "reason": reason[:200]})
                 _log_row(row, SmsStatus.FAILED, reason=reason)
+            elif isinstance(error, SmsUncertain) and not presend.is_bulk(row.kind):
+                # It may have gone out: never resent (no idempotency key), shown to operators.
+                reason = f"{error}: may have been sent; not resent"[:200]
+                uncertain.append({"row_id": row.id, "attempt": row.attempt, "reason": reason})
+                _log_row(row, SmsStatus.UNKNOWN, reason=reason)
             elif isinstance(error, SmsUnavailable) and row.attempt < MAX_ATTEMPTS:
                 delay = BACKOFF[row.attempt - 1]
                 if error.retry_after:
@@ -385,13 +395,18 @@ class Sender:
                 failed.append({"row_id": row.id, "attempt": row.attempt, "reason": reason})
                 _log_row(row, SmsStatus.FAILED, reason=reason)
         with self.runtime.sessions() as session:
-            for statement, params in ((MARK_SENT, sent), (MARK_FAILED, failed), (MARK_RETRY, retry)):
+            for statement, params in (
+                (MARK_SENT, sent),
+                (MARK_FAILED, failed),
+                (MARK_RETRY, retry),
+                (MARK_UNKNOWN, uncertain),
+            ):
                 if params:
                     session.execute(statement, [{**p, "now": now} for p in params])
             if sent:
                 apply_early_reports(session, [p["message_id"] for p in sent], now)
             session.commit()
-        outcome.update(sent=len(sent), failed=len(failed), retried=len(retry))
+        outcome.update(sent=len(sent), failed=len(failed), retried=len(retry), unknown=len(uncertain))
         return outcome
 
 

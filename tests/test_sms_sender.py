@@ -66,10 +66,23 @@ def test_a_5xx_is_retried_after_a_minute_and_then_succeeds(db, clock, sender, sm
     assert len(sms_gateway.messages()) == 1
 
 
-def test_a_timeout_is_transient(db, clock, sender, sms_gateway):
-    """A gateway slower than the read timeout: retried later."""
+def test_a_receipt_whose_answer_timed_out_is_unknown_and_never_resent(db, clock, sender, sms_gateway):
+    """The gateway took the receipt but answered too late: it may have gone out, so it is not sent again."""
     sms_gateway.fail("timeout", seconds=1.5)
     row = queue(db, clock)
+    sender.send_due()
+    clock.advance(hours=2)
+    sender.send_due()
+    settled = fresh(db, row.id)
+    assert settled.status == SmsStatus.UNKNOWN
+    assert "timeout" in settled.failure_reason and "not resent" in settled.failure_reason
+    assert len(sms_gateway.requests()) == 1
+
+
+def test_a_reminder_whose_answer_timed_out_is_retried(db, clock, sender, sms_gateway):
+    """Reminders and broadcasts may be repeated: a read timeout is retried for them."""
+    sms_gateway.fail("timeout", seconds=1.5)
+    row = queue(db, clock, kind="reminder")
     sender.send_due()
     waiting = fresh(db, row.id)
     assert waiting.status == SmsStatus.QUEUED
@@ -86,15 +99,38 @@ def test_a_429_waits_at_least_its_retry_after(db, clock, sender, sms_gateway):
     assert waiting.next_attempt_at == clock.now() + timedelta(minutes=2)
 
 
-def test_a_connection_reset_is_transient(db, clock, sender, sms_gateway):
-    """The gateway drops the connection before answering: retried."""
+def test_a_connection_dropped_after_the_request_leaves_a_receipt_unknown(db, clock, sender, sms_gateway):
+    """The gateway drops the connection once it has the request: a receipt is not risked twice."""
     sms_gateway.fail("reset_before")
     row = queue(db, clock)
     sender.send_due()
-    assert fresh(db, row.id).status == SmsStatus.QUEUED
-    clock.advance(minutes=1)
+    assert fresh(db, row.id).status == SmsStatus.UNKNOWN
+
+
+def test_a_refused_connection_is_retried_whatever_the_kind(db, clock, runtime, at_config):
+    """Nothing listening on the gateway's port: the request never left, so even a receipt is retried."""
+    import socket
+
+    from sms.gateways.africastalking import AfricasTalkingGateway
+    from sms.sender import Sender
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    gateway = AfricasTalkingGateway(
+        username="sandbox",
+        api_key=at_config.AT_API_KEY,
+        sender_id=None,
+        api_url=f"http://127.0.0.1:{closed_port}",
+    )
+    runtime.config = at_config
+    row = queue(db, clock)
+    sender = Sender(runtime, gateway, rate=None, threads=1)
     sender.send_due()
-    assert fresh(db, row.id).status == SmsStatus.SENT
+    sender.close()
+    waiting = fresh(db, row.id)
+    assert waiting.status == SmsStatus.QUEUED
+    assert "connection error" in waiting.failure_reason
 
 
 def test_transient_errors_back_off_1_5_15_60_minutes_then_fail(db, clock, sender, sms_gateway):

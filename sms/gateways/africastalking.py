@@ -21,12 +21,13 @@ import threading
 from typing import ClassVar
 
 import requests
+import urllib3
 from africastalking.Service import AfricasTalkingException
 from africastalking.SMS import SMSService
 from requests.adapters import HTTPAdapter
 
 from config import Config
-from sms.exceptions import SmsRejected, SmsUnavailable
+from sms.exceptions import SmsRejected, SmsUnavailable, SmsUncertain
 from sms.gateways.base import Gateway, RecipientResult
 
 log = logging.getLogger("mbolo.sms")
@@ -139,10 +140,14 @@ class AfricasTalkingGateway(Gateway):
             if exc.status == 429 or exc.status >= 500:
                 raise SmsUnavailable(f"HTTP {exc.status}", retry_after=exc.retry_after) from exc
             raise SmsRejected(f"HTTP {exc.status}: {exc.body[:120]}") from exc
-        except requests.Timeout as exc:
+        except requests.ConnectTimeout as exc:
             raise SmsUnavailable(f"timeout: {type(exc).__name__}") from exc
+        except requests.Timeout as exc:
+            raise SmsUncertain(f"timeout: {type(exc).__name__}") from exc
         except requests.ConnectionError as exc:
-            raise SmsUnavailable(f"connection error: {type(exc).__name__}") from exc
+            if _never_connected(exc):
+                raise SmsUnavailable(f"connection error: {type(exc).__name__}") from exc
+            raise SmsUncertain(f"connection dropped: {type(exc).__name__}") from exc
         except requests.RequestException as exc:
             raise SmsUnavailable(f"request error: {type(exc).__name__}") from exc
         return self.read_answer(answer)
@@ -180,3 +185,9 @@ class AfricasTalkingGateway(Gateway):
 
     def close(self) -> None:
         self.service.close()
+
+
+def _never_connected(exc: requests.ConnectionError) -> bool:
+    """True when no connection was made (refused, unresolvable), so the request cannot have been read."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError))
