@@ -72,13 +72,20 @@ def enter_pin(hop: Hop) -> str:
     return "main"
 
 
-def confirm_first_pin(hop: Hop) -> str:
-    """Same PIN twice → store it and open the main menu; else start again at the choice."""
+def _store_if_confirmed(hop: Hop) -> bool:
+    """The confirmation matches the sealed first entry → store the PIN; else set the hint, store nothing."""
     if hop.seal(hop.value) != hop.ctx.pop("pin_seal", None):
         hop.fail(N_("Les deux codes diffèrent. Recommencez."))
-        return "pin_choose"
+        return False
     set_pin(hop.db, hop.member_id, hop.value, secret=hop.pin_secret, now=hop.now, source=hop.source)
     hop.wrote = True
+    return True
+
+
+def confirm_first_pin(hop: Hop) -> str:
+    """Same PIN twice → store it and open the main menu; else start again at the choice."""
+    if not _store_if_confirmed(hop):
+        return "pin_choose"
     hop.authenticated = True
     return "main"
 
@@ -90,12 +97,7 @@ def check_current_pin(hop: Hop) -> str:
 
 def confirm_new_pin(hop: Hop) -> str:
     """Change PIN, last step: same new PIN twice → stored; else back to the new PIN."""
-    if hop.seal(hop.value) != hop.ctx.pop("pin_seal", None):
-        hop.fail(N_("Les deux codes diffèrent. Recommencez."))
-        return "pin_new"
-    set_pin(hop.db, hop.member_id, hop.value, secret=hop.pin_secret, now=hop.now, source=hop.source)
-    hop.wrote = True
-    return "pin_changed"
+    return "pin_changed" if _store_if_confirmed(hop) else "pin_new"
 
 
 def _end_session(hop: Hop) -> None:
