@@ -310,7 +310,7 @@ def test_a_long_product_list_is_paged(db, client):
             Language.FR,
             "Mbolo: Awa Diop, 1 200 kg de Arachide enregistrés (semaine du 30/11 au 06/12). Réf {ref}",
         ),
-        (Language.WO, "Mbolo: Awa Diop, 1 200 kg Arachide denc nañu ko (ayubés 30/11-06/12). Ref {ref}"),
+        (Language.WO, "Mbolo: Awa Diop, 1 200 kg Arachide bind nañu ko (ayubés 30/11-06/12). Ref {ref}"),
         (Language.EN, "Mbolo: Awa Diop, 1 200 kg of Arachide saved (week 30/11-06/12). Ref {ref}"),
     ],
 )

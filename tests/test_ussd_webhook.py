@@ -135,7 +135,7 @@ def test_database_down_mid_session_apologises_in_the_members_language(app, clien
     monkeypatch.setattr(rt, "sessions", make_session_factory(dead))
     text = phone.press("1")
     assert phone.ended
-    assert text == "Sarwiis bi jappul leegi. Jéemaatal ci kanam."
+    assert text == "Sarwiis bi jappul léegi. Jéemaatal ci kanam."
 
 
 def test_database_down_at_the_first_dial_apologises_in_french(app, client, member, monkeypatch):

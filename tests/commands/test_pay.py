@@ -247,7 +247,7 @@ def test_president_in_wolof_and_member_in_french_each_read_their_language(coop, 
     assert to_president.language == "wo"
     assert to_president.text == (
         f"NDB: Awa Diop (M0012) fey na 5 000 F ci 01/12, Moussa Ndiaye (P0001) moo ko jot. "
-        f"Recu {receipt}. Li des ci bor bi: 105 000 F."
+        f"Firnde {receipt}. Li des ci bor bi: 105 000 F."
     )
 
 
