@@ -10,6 +10,9 @@ read directly (no compiled `.mo` to go stale). Wolof entries carry a translator 
 from __future__ import annotations
 
 import string
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 
@@ -20,6 +23,10 @@ from i18n.gsm7 import fold
 LANGUAGES = ("fr", "wo", "en")
 DEFAULT = "fr"
 LOCALES = Path(__file__).resolve().parent / "locales"
+
+# The msgids translated while a `recording()` block runs (the review sheet learns which entries
+# make up each screen); None when nobody listens, which is always the case while serving.
+_heard: ContextVar[list[str] | None] = ContextVar("heard", default=None)
 
 
 def N_(msgid: str) -> str:
@@ -66,6 +73,9 @@ def gettext(language: str, msgid: str) -> str:
 
 def translate(language: str, msgid: str, **values) -> str:
     """Translate, fill `{placeholders}`, and fold to GSM-7."""
+    heard = _heard.get()
+    if heard is not None:
+        heard.append(msgid)
     text = gettext(language, msgid)
     if values:
         text = text.format(**values)
@@ -75,3 +85,14 @@ def translate(language: str, msgid: str, **values) -> str:
 def placeholders(msgid: str) -> set[str]:
     """The `{names}` a text expects (used to check translations keep them)."""
     return {name for _, name, _, _ in string.Formatter().parse(msgid) if name}
+
+
+@contextmanager
+def recording() -> Iterator[list[str]]:
+    """Collect the msgids `translate` is asked for inside the block, in order."""
+    heard: list[str] = []
+    token = _heard.set(heard)
+    try:
+        yield heard
+    finally:
+        _heard.reset(token)

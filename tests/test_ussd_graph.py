@@ -1,14 +1,11 @@
 """The menu graph: every target exists, every screen is reachable, every rendering fits 160 GSM-7.
 
-The rendering check explores the graph for real, in every language, from a member holding
-realistic worst-case data (long loan references, millions of F, a pending declaration, long
-product names): from each screen reached it tries every option key, list number, navigation key
-and a set of typical entries, and branches by restoring the session record.
+The rendering check tours the graph for real, in every language, from a member holding
+realistic worst-case data (ussd_app/tour.py: long loan references, millions of F, a pending
+declaration, long product names).
 """
 
 from __future__ import annotations
-
-from datetime import date
 
 import pytest
 from sqlalchemy import select, update
@@ -16,20 +13,12 @@ from sqlalchemy import select, update
 from i18n.gsm7 import is_gsm7, septets
 from menus.registry import ENTRY, REGISTRY
 from menus.screens import Decide
-from models import Member, Product, RepaymentDeclaration
-from models.enums import DeclarationStatus, Frequency, Source
-from models.ledger import post_savings, record_repayment
-from models.pin import hash_pin
-from tests import factories as f
+from models import Member, Product
 from tests.conftest import DEFAULT_NOW
-from tests.ussd_support import Line, identity_of
 from ussd_app.engine import ENGINE, MAIN
+from ussd_app.tour import NEW_PIN, PIN, Line, identity_of, sample_member, tour
 
-PIN = "4827"
-NEW_PIN = "5172"
 LANGUAGES = ("fr", "wo", "en")
-# Entries tried on free-input screens besides the PINs: quantities, amounts, `98` as data, junk.
-ENTRIES = ("1", "98", "250", "5000", "125000", "0", "abc", "")
 
 
 # --- the static graph ----------------------------------------------------------------------------
@@ -135,69 +124,9 @@ def _production_ctx(runtime, member) -> dict:
 
 
 @pytest.fixture
-def rich(db):
+def rich(db, runtime):
     """A member with a PIN, two loans, savings and a pending declaration; products with long names."""
-    coop = f.coop(db, name="Coopérative des femmes transformatrices de Ndiambour", code="CFTN")
-    for name, unit in [
-        ("Poudre de feuilles de moringa séchées", "kg"),
-        ("Jus de bissap concentré en bouteille", "litre"),
-        ("Couscous de mil enrichi au niébé", "sac"),
-    ]:
-        f.product(db, coop, name, unit)
-    member = f.member(
-        db, coop, name="Ndeye Fatou Ndiaye Sarr Diop", phone="+221771234567", savings=12_345_678
-    )
-    member.pin_hash = hash_pin(PIN, "test-pin-secret")
-    big = f.loan(
-        db,
-        member,
-        reference="CPS-NDB-2026-000123",
-        principal=9_500_000,
-        interest=950_000,
-        installments=12,
-        disbursed_on=date(2026, 6, 3),
-    )
-    f.loan(
-        db,
-        member,
-        reference="CPS-NDB-2026-004567",
-        principal=1_200_000,
-        interest=120_000,
-        installments=52,
-        frequency=Frequency.WEEKLY,
-        disbursed_on=date(2026, 9, 1),
-    )
-    for k in range(8):
-        record_repayment(
-            db,
-            member=member,
-            amount=123_455 + k,
-            paid_on=date(2026, 7, 1 + k),
-            now=DEFAULT_NOW,
-            source=Source.CLI,
-            loan=big,
-        )
-    post_savings(
-        db,
-        member=member,
-        kind="deposit",
-        amount=1_000_000,
-        entry_on=date(2026, 11, 2),
-        now=DEFAULT_NOW,
-        source=Source.CLI,
-    )
-    db.add(
-        RepaymentDeclaration(
-            cooperative_id=coop.id,
-            member_id=member.id,
-            amount=1_250_000,
-            code="4521",
-            status=DeclarationStatus.PENDING,
-            created_at=DEFAULT_NOW,
-        )
-    )
-    db.commit()
-    return member
+    return sample_member(db, DEFAULT_NOW, runtime.config.PIN_SECRET)
 
 
 @pytest.mark.parametrize(("screen", "entry", "expected"), TABLE)
@@ -216,17 +145,6 @@ def test_one_hop_table(runtime, rich, screen, entry, expected):
 # --- every rendering in every language ------------------------------------------------------------
 
 
-def _candidates(name: str) -> list[str]:
-    screen = REGISTRY[name]
-    keys = [o.key for o in screen.options]
-    if screen.choices is not None:
-        keys += ["1", "2", "3"]
-    if screen.accept is not None:
-        keys += [PIN, NEW_PIN, *ENTRIES]
-    keys += ["98", "0", "00", "7"]
-    return list(dict.fromkeys(keys))
-
-
 def _restore_member(db, member, language: str) -> None:
     db.execute(
         update(Member)
@@ -237,55 +155,18 @@ def _restore_member(db, member, language: str) -> None:
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_every_screen_renders_within_160_gsm7_characters(runtime, db, rich, language, caplog):
-    """Explore every screen reachable after the PIN (hints included) and measure each rendering."""
-    pin_hash = rich.pin_hash
-    _restore_member(db, rich, language)
-    rich.pin_hash = pin_hash
-    line = Line(runtime, rich.phone)
-    line.dial()
-    first = line.press(PIN)
-    assert line.state == MAIN, first.text
-    renderings: dict[str, int] = {}
-    too_long = []
-
-    def note(state: str, text: str) -> None:
-        renderings[state] = max(renderings.get(state, 0), septets(text))
-        if septets(text) > 160 or not is_gsm7(text):
-            too_long.append((state, septets(text), text))
-
-    note(MAIN, first.text)
-    seen = {MAIN}
-    queue = [line.snapshot()]
-    while queue:
-        snap = queue.pop(0)
-        line.restore(snap)
-        here = line.state
-        for entry in _candidates(here):
-            line.restore(snap)
-            reply = line.press(entry)
-            state = line.record().state
-            note(state, reply.text)
-            _restore_member(db, rich, language)
-            if state not in seen and not reply.end:
-                seen.add(state)
-                queue.append(line.snapshot())
-            elif state not in seen:
-                seen.add(state)
-    # Screens the exploration cannot reach with this member (before the menu, no loan, the resume
-    # offer): put a session on them and render them, with a wrong entry's hint.
-    identity = identity_of(rich)
-    identity.language = language
-    for name in sorted(set(REGISTRY.screens) - seen):
-        line.jump(name, identity)
-        note(name, line.press("7").text)
-        seen.add(name)
+def test_every_screen_renders_within_160_gsm7_characters(runtime, rich, language, caplog):
+    """Tour every screen (hints included, see ussd_app/tour.py) and measure each rendering."""
+    renderings = tour(runtime, rich, language)
+    too_long = [(r.state, septets(r.text), r.text) for r in renderings if septets(r.text) > 160]
     assert not too_long, too_long
+    assert all(is_gsm7(r.text) for r in renderings)
     cut = [r.__dict__.get("screen") for r in caplog.records if r.getMessage() == "ussd.screen_too_long"]
     assert not cut, f"screens cut at 160 characters: {cut}"
     failed = [r.__dict__.get("error") for r in caplog.records if r.getMessage() == "ussd.hop_failed"]
     assert not failed, f"hops answered with the apology: {failed}"
-    assert seen == set(REGISTRY.screens)
+    assert {r.state for r in renderings} == set(REGISTRY.screens)
+    assert all(r.msgids for r in renderings), "every rendering is made of catalog entries"
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
