@@ -19,9 +19,9 @@ NEEDS_REVIEW = "needs review"
 REVIEWED = "reviewed"
 
 
-def area_paths(language: str) -> list[Path]:
+def area_paths(language: str, locales: Path = LOCALES) -> list[Path]:
     """A language's catalog files, one per area, sorted by area."""
-    return sorted((LOCALES / language / "LC_MESSAGES").glob("*.po"))
+    return sorted((locales / language / "LC_MESSAGES").glob("*.po"))
 
 
 def load(path: Path) -> Catalog:

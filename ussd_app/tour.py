@@ -21,6 +21,7 @@ from i18n.catalog import recording
 from menus.hop import Identity
 from menus.registry import REGISTRY
 from models import Cooperative, Member, Product, RepaymentDeclaration, member_key
+from models.clock import DAKAR
 from models.enums import DeclarationStatus, Frequency, Source
 from models.ledger import create_loan, post_savings, record_repayment
 from models.pin import hash_pin
@@ -32,6 +33,8 @@ from ussd_app.ussd_session import SESSION_KEY, SessionRecord, SessionStore
 PIN = "4827"
 NEW_PIN = "5172"
 SAMPLE_PHONE = "+221771234567"
+# The sample data (loans from June, repayments in July) is dated for this moment: a Tuesday 10:00.
+SAMPLE_NOW = datetime(2026, 12, 1, 10, 0, tzinfo=DAKAR)
 # Entries tried on free-input screens besides the PINs: quantities, amounts, `98` as data, junk.
 ENTRIES = ("1", "98", "250", "5000", "125000", "0", "abc", "")
 

@@ -1,12 +1,11 @@
 """ANNULE, PIN, SOLDE and AIDE, and the texts every command sends."""
 
-import string
-
 import pytest
 from sqlalchemy import select
 
 from i18n.catalog import LANGUAGES, catalog, placeholders, translate
 from i18n.gsm7 import fold, is_gsm7, segments
+from i18n.samples import longest_values
 from models import AuditEvent, Member, Repayment, SavingsEntry
 from models.enums import Role
 from models.ledger import savings_balance
@@ -231,29 +230,6 @@ ALL_TEXTS = sorted(
     | set(T.PROBLEMS.values())
     | {syntax for syntax, _ in T.SYNTAXES.values()}
 )
-WORST = {
-    "coop": "NDB",
-    "member": "Ndeye Fatou Diop Nd. (M0012)",
-    "treasurer": "Mamadou Lamine Sa. (T0001)",
-    "who": "Mamadou Lamine Sa. (T0001)",
-    "amount": "150 000 F",
-    "outstanding": "1 250 000 F",
-    "balance": "1 250 000 F",
-    "savings": "1 250 000 F",
-    "remaining": "1 250 000 F",
-    "day": "03/12",
-    "receipt": "R00015X",
-    "code": "4821",
-    "old_code": "1234",
-    "minutes": 29,
-    "keyword": "RETRAIT",
-    "loan": "L-2026-001",
-    "days": 120,
-    "detail": "ABCDEFGHIJKLMNOPQRST",
-    "problem": "Montant ABCDEFGHIJKLMNOPQRST non reconnu.",
-    "syntax": "PAY <membre> <montant> [pret] [JJ/MM]",
-    "example": "PAY M12 5000",
-}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -264,8 +240,7 @@ def test_every_text_is_translated_keeps_its_placeholders_and_fits_one_segment(la
         translated = catalog(language).get(msgid)
         assert translated, f"{language} lacks {msgid!r}"
         assert placeholders(translated) == placeholders(msgid)
-    names = {name for _, name, _, _ in string.Formatter().parse(msgid) if name}
-    rendered = translate(language, msgid, **{name: WORST[name] for name in names})
+    rendered = translate(language, msgid, **longest_values(msgid))
     assert is_gsm7(rendered)
     assert segments(rendered) == 1, rendered
 

@@ -22,6 +22,7 @@ MODULES = (
     "ussd_app.cli.audit",
     "ussd_app.cli.resend",
     "ussd_app.cli.users",
+    "ussd_app.cli.translations",
 )
 
 
