@@ -4,7 +4,7 @@ msgids are the French texts. Each area of the product keeps its own catalog file
 (`locales/<lang>/LC_MESSAGES/<area>.po`: ussd, sms, commands, reminders, …); all files of a
 language are merged when first used. French falls back to the msgid itself. The `.po` files are
 read directly (no compiled `.mo` to go stale). Wolof entries carry a translator comment
-`needs review` until a native speaker has checked them.
+`needs review` until a native speaker has checked them, then `reviewed` (see docs/translating.md).
 """
 
 from __future__ import annotations

@@ -166,6 +166,7 @@ class Review:
     marked: list[int] = field(default_factory=list)
     unchanged: int = 0
     refused: list[tuple[int, str]] = field(default_factory=list)
+    warnings: list[tuple[int, str]] = field(default_factory=list)  # kept texts a reviewed term now rules out
 
     def summary(self) -> str:
         """One line: texts changed, statuses changed, unchanged, refused."""
@@ -188,9 +189,10 @@ def read(data: bytes) -> tuple[str, list[tuple[int, dict[str, str]]]]:
     missing = set(columns(languages[0])) - set(header) - {"context", "max_length", "french", "english"}
     if missing:
         raise SheetError(f"missing columns: {', '.join(sorted(missing))}")
-    rows = []
-    for row in reader:
-        rows.append((reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}))
+    # The row number a spreadsheet shows (header = 1), not the physical line: texts hold line breaks.
+    rows = [
+        (number, {k: (v or "").strip() for k, v in row.items() if k}) for number, row in enumerate(reader, 2)
+    ]
     return languages[0], rows
 
 
@@ -219,7 +221,7 @@ def apply(
         if not text:
             review.refused.append((line, "the text is empty"))
             continue
-        if "?" in fold(text) and "?" not in text:
+        if fold(text).count("?") != text.count("?"):
             bad = sorted({c for c in text if fold(c) == "?"})
             review.refused.append((line, f"not GSM-7 after folding: {' '.join(bad)}"))
             continue
@@ -240,7 +242,9 @@ def apply(
         if message is None:
             review.refused.append((line, f"no entry {row.get('key')!r} in the {row.get('area')!r} catalog"))
             continue
-        reason = _refusal(message.id, text, language, screens, tuple(terms))
+        reason = (
+            _refusal(message.id, text, language, screens, tuple(terms)) if text != message.string else None
+        )
         if reason:
             review.refused.append((line, reason))
             continue
@@ -253,6 +257,15 @@ def apply(
         _count(review, line, text != before[0], pofiles.status(message) != before[1])
         if (message.string, pofiles.status(message)) != before:
             touched.add(row["area"])
+        if language == "wo":
+            review.warnings += [
+                (line, f"uses {b.found!r}, the glossary now says {b.use!r}")
+                for b in gl.breaches(message.string, tuple(terms))
+            ]
+    review.refused.sort()
+    review.warnings.sort()
+    review.changed.sort()
+    review.marked.sort()
     if not dry_run:
         for area in sorted(touched):
             if area == GLOSSARY_AREA:

@@ -133,6 +133,8 @@ def apply_review_command(file: Path, dry_run: bool, locales: Path, glossary: Pat
     click.echo(("dry run, nothing written: " if dry_run else "") + review.summary())
     for line, reason in review.refused:
         click.echo(f"  refused line {line}: {reason}")
+    for line, reason in review.warnings:
+        click.echo(f"  warning line {line}: {reason}")
     if review.refused:
         sys.exit(1)
 
