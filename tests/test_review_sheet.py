@@ -253,3 +253,14 @@ def test_a_file_that_is_not_a_sheet_is_refused_whole(runner, tmp_path):
     sheet.write_text("cooperative,member_no,name,phone\n", encoding="utf-8")
     result = runner.invoke(args=["i18n", "apply-review", str(sheet)])
     assert result.exit_code == 1 and "no text_wo or text_en column" in result.output
+
+
+def test_every_wolof_entry_fits_its_max_length(screens):
+    """The shipped catalogs leave every entry within its room (screens and SMS segment counts)."""
+    rows = rs.build("wo", screens).rows
+    over = [
+        (r["key"], rs.length(r["text_wo"]), r["max_length"])
+        for r in rows
+        if r["max_length"] and rs.length(r["text_wo"]) > int(r["max_length"])
+    ]
+    assert not over, over

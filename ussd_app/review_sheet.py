@@ -11,7 +11,7 @@ its length plus what is left, with the longest values (i18n/samples.py), before 
 more segments than the French one. Lengths count as the phone does, after folding to GSM-7.
 
 Applying: good rows apply even when others are refused (as the CSV imports do), each refusal
-reported with its file line (header = line 1).
+reported with its row number (header = 1; the spreadsheet's row, since texts hold line breaks).
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ class Review:
 
 
 def read(data: bytes) -> tuple[str, list[tuple[int, dict[str, str]]]]:
-    """The sheet's language and its rows with their file line numbers (header = line 1)."""
+    """The sheet's language and its rows with their row numbers (header = 1)."""
     text = data.decode("utf-8-sig")
     sample = text.split("\n", 1)[0]
     delimiter = ";" if sample.count(";") > sample.count(",") else ","
@@ -250,10 +250,8 @@ def apply(
             continue
         before = (message.string, pofiles.status(message))
         message.string = text
-        if status != pofiles.NEEDS_REVIEW:
-            pofiles.mark(message, reviewed=True)
-        elif language == "wo":
-            pofiles.mark(message, reviewed=False)
+        if language == "wo":  # English is the team's own: its entries carry no review mark
+            pofiles.mark(message, reviewed=status != pofiles.NEEDS_REVIEW)
         _count(review, line, text != before[0], pofiles.status(message) != before[1])
         if (message.string, pofiles.status(message)) != before:
             touched.add(row["area"])

@@ -117,9 +117,10 @@ def review_sheet_command(language: str, out: Path, locales: Path, glossary: Path
 def apply_review_command(file: Path, dry_run: bool, locales: Path, glossary: Path) -> None:
     """Apply a filled review sheet: changed texts, and `ok` statuses (the entry loses `needs review`).
 
-    A row that loses a placeholder, is not GSM-7 after folding, is longer than its max length or
-    uses a word the glossary replaced is refused with its file line (header = line 1); the good
-    rows still apply, as in the CSV imports. Exit status 1 when a row was refused.
+    A changed text that loses a placeholder, is not GSM-7 after folding, is longer than its max
+    length or uses a word the glossary replaced is refused with its row number in the sheet
+    (header = 1); the good rows still apply, as in the CSV imports. Exit status 1 when a row was
+    refused. See docs/translating.md.
     """
     from ussd_app import runtime
 
