@@ -145,9 +145,24 @@ class ReminderSent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instalment_id: Mapped[int] = mapped_column(ForeignKey("instalment.id"))
-    rule: Mapped[str] = mapped_column(String(8))
+    # A due-date rule (`W-1`, `M+7` …), an arrears day (`A15`: 15 days after the oldest unpaid
+    # due date) or a promise's reminder (`P` + the promise id).
+    rule: Mapped[str] = mapped_column(String(16))
     day: Mapped[date] = mapped_column(Date)
     outbound_sms_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_sms.id"), index=True)
+
+
+class DigestSent(Base):
+    """One officer's weekly arrears digest for a day; unique, so a digest goes at most once."""
+
+    __tablename__ = "digest_sent"
+    __table_args__ = (UniqueConstraint("member_id", "day"), Index("ix_digest_sent_day", "day"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cooperative_id: Mapped[int] = mapped_column(ForeignKey("cooperative.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))  # the treasurer or president
+    day: Mapped[date] = mapped_column(Date)
+    outbound_sms_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_sms.id"))
 
 
 class UssdEvent(Base):

@@ -1,7 +1,8 @@
 """The last look before a row leaves the outbox (DESIGN §8, §9): cancel, hold, or send.
 
-Checked in the claim transaction, right before sending, for reminders and broadcasts only
-(receipts, replies and notices always go):
+Checked in the claim transaction, right before sending, for reminders, broadcasts and the
+officers' digests (receipts, replies and notices always go; a digest is held only by quiet hours
+and its day, and counts in the budget without ever being cancelled for it):
 - a reminder whose covered instalments (ReminderSent.outbound_sms_id = row) are all paid → cancelled (paid);
 - the member opted out → cancelled (opted_out);
 - quiet hours (QUIET_HOURS, Africa/Dakar): before the sending window opens → held until it opens;
@@ -49,8 +50,18 @@ GO = Verdict(SEND)
 
 
 def is_bulk(kind: str) -> bool:
-    """Reminders and broadcasts: the kinds that quiet hours, opt-out and the budget hold."""
-    return kind in (SmsKind.REMINDER, SmsKind.BROADCAST)
+    """Reminders and broadcasts: the kinds that opt-out and the budget hold."""
+    return SmsKind(kind).is_bulk
+
+
+def is_held(kind: str) -> bool:
+    """The kinds that quiet hours hold: reminders, broadcasts and digests."""
+    return SmsKind(kind).waits_for_daytime
+
+
+def resent_when_lost(kind: str) -> bool:
+    """The kinds sent again after a lost lease or an uncertain answer (never receipts)."""
+    return SmsKind(kind).resent_when_lost
 
 
 def _is_quiet(hour: int, quiet: tuple[int, int]) -> bool:
@@ -74,7 +85,7 @@ def sending_window(kind: str, send_after: datetime, config: Config) -> tuple[dat
             opens = _at_hour(local + timedelta(days=1), end)
     else:
         opens = local
-    if kind == SmsKind.REMINDER:
+    if SmsKind(kind).belongs_to_its_day:
         # Planned for a day: it closes when quiet hours begin that day (an early-morning reminder
         # opens at the end of the night, a late-evening one is already closed).
         closes = _at_hour(local, start)
@@ -142,13 +153,13 @@ def review(session: Session, rows: list, *, now: datetime, config: Config) -> di
     `rows` are OutboundSms objects or rows with the same attributes (id, to, kind, member_id,
     cooperative_id, send_after, cost).
     """
-    bulk = [r for r in rows if is_bulk(r.kind)]
+    held = [r for r in rows if is_held(r.kind)]
     verdicts: dict[int, Verdict] = {r.id: GO for r in rows}
-    if not bulk:
+    if not held:
         return verdicts
-    paid = _paid_reminders(session, [r.id for r in bulk if r.kind == SmsKind.REMINDER])
-    opted_out = _opted_out(session, bulk)
-    for row in bulk:
+    paid = _paid_reminders(session, [r.id for r in held if r.kind == SmsKind.REMINDER])
+    opted_out = _opted_out(session, [r for r in held if is_bulk(r.kind)])
+    for row in held:
         if row.id in paid:
             verdicts[row.id] = Verdict(CANCEL, CancelReason.PAID)
         elif row.id in opted_out:

@@ -369,7 +369,7 @@ class Sender:
                 reason = result.reason if result is not None else "not in the gateway's answer"
                 failed.append({"row_id": row.id, "attempt": row.attempt, "reason": reason[:200]})
                 _log_row(row, SmsStatus.FAILED, reason=reason)
-            elif isinstance(error, SmsUncertain) and not presend.is_bulk(row.kind):
+            elif isinstance(error, SmsUncertain) and not presend.resent_when_lost(row.kind):
                 # It may have gone out: never resent (no idempotency key), shown to operators.
                 reason = f"{error}: may have been sent; not resent"[:200]
                 uncertain.append({"row_id": row.id, "attempt": row.attempt, "reason": reason})
@@ -433,7 +433,7 @@ def expire_leases(session: Session, connection: redis.Redis, now: datetime) -> C
         marked = [True] * len(rows)  # cannot tell: assume it went out, so a receipt is never sent twice
     requeue, unknown = [], []
     for row, was_marked in zip(rows, marked, strict=True):
-        (requeue if not was_marked or presend.is_bulk(row.kind) else unknown).append(row)
+        (requeue if not was_marked or presend.resent_when_lost(row.kind) else unknown).append(row)
     if requeue:
         session.execute(
             update(OutboundSms)

@@ -49,7 +49,15 @@ def preview_command(day_text: str, limit: int) -> None:
     rt = runtime()
     hours = SendingHours.from_config(rt.config)
     with rt.sessions() as session:
-        preview = planner.preview_day(session, day, rt.clock.now(), hours)
+        preview = planner.preview_day(
+            session,
+            day,
+            rt.clock.now(),
+            hours,
+            dial_code=rt.config.dial_code,
+            cost_per_segment=rt.config.SMS_COST_PER_SEGMENT,
+            budget=rt.config.SMS_DAILY_BUDGET,
+        )
         session.rollback()
     click.echo(f"Reminders for {day:%A %Y-%m-%d} (preview: nothing written)")
     click.echo(f"{'rule':<5} {'loans':<8} {'due on':<11} {'instalments':>11} {'unpaid':>14} {'planned':>8}")
@@ -58,22 +66,28 @@ def preview_command(day_text: str, limit: int) -> None:
             f"{line.rule.code:<5} {line.rule.frequency:<8} {line.due_on.isoformat():<11} "
             f"{line.instalments:>11} {format_money(line.unpaid):>14} {line.planned:>8}"
         )
+    click.echo(f"arrears reminders: {preview.arrears} members; promise reminders: {preview.promises}")
     messages = preview.messages
-    going = [m for m in messages if m.phone and not m.opted_out]
+    going = [m for m in messages if m.phone and not m.opted_out and not m.over_budget]
     when = f"to send at {preview.send_at:%H:%M}" if preview.send_at else "too late to send (that day is over)"
     segments = sum(m.segments for m in going)
+    digest_segments = sum(d.segments for d in preview.digests)
     click.echo(
-        f"SMS: {len(going)} {when}, {segments} segments, "
-        f"estimated {format_money(segments * rt.config.SMS_COST_PER_SEGMENT)}; "
+        f"SMS: {len(going)} reminders {when}, {segments} segments; {len(preview.digests)} officers' digests, "
+        f"{digest_segments} segments; estimated {format_money(preview.cost)}; "
         f"not sent: {sum(m.opted_out for m in messages)} opted out (STOP), "
-        f"{sum(not m.phone for m in messages)} without phone"
+        f"{sum(not m.phone for m in messages)} without phone, "
+        f"{sum(m.over_budget for m in messages)} waiting for the budget (SMS_DAILY_BUDGET)"
     )
     for message in messages[:limit]:
-        flag = " [STOP]" if message.opted_out else ""
+        flag = " [STOP]" if message.opted_out else " [BUDGET]" if message.over_budget else ""
         who = f"{message.member_no} {message.phone or '-'} ({message.language}, {message.segments} seg)"
         click.echo(f"  {who}{flag}: {message.text}")
     if len(messages) > limit:
         click.echo(f"  … and {len(messages) - limit} more")
+    for d in preview.digests[:limit]:
+        who = f"digest {d.coop_code} {d.officer.phone} ({d.language}, {d.segments} seg)"
+        click.echo(f"  {who}: " + d.text.replace("\n", " / "))
 
 
 def register(app: Flask) -> None:
