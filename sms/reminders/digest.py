@@ -77,7 +77,8 @@ def render(language: str, coop_code: str, day: date, members: list[MemberArrears
     for label, group in ((FOLLOW_UP, urgent), (OTHERS, others)):
         if not group:
             continue
-        labelled = False
+        # "Others" only means something after a follow-up list.
+        labelled = label == OTHERS and not urgent
         for member in group:
             candidate = [fold(gettext(language, label))] if not labelled else []
             candidate.append(arrears_list.line(language, member))
