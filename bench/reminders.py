@@ -101,8 +101,9 @@ def _copy(conn, table: str, columns: list[str], rows) -> None:
 def _loan(i: int, today: date) -> tuple[str, date, int]:
     """(frequency, first due date, instalments already paid) of loan i."""
     weekly = i % 4 == 0
-    if i % 10 == 0:  # in arrears: nothing paid since its oldest unpaid due date, 1–400 days ago
-        return ("weekly" if weekly else "monthly"), today - timedelta(days=(i * 37) % 400 + 1), 0
+    mixed = (i * 2654435761) % 2**32  # a multiplicative hash: arrears spread over every cooperative
+    if mixed % 10 == 0:  # in arrears: nothing paid since its oldest unpaid due date, 1–400 days ago
+        return ("weekly" if weekly else "monthly"), today - timedelta(days=(mixed // 10) % 400 + 1), 0
     # Up to date: first due from 5 periods ago to 1 period ahead; what fell due is paid.
     offset = (i * 13) % (6 * (7 if weekly else 30)) - (7 if weekly else 30)
     first = today - timedelta(days=offset)
@@ -220,7 +221,7 @@ def load_recovery(engine, today: date = TODAY) -> dict[str, float]:
         )
         timings["loans+instalments"] = time.perf_counter() - t
         # 1 in 20 members in arrears promised to pay within the next 10 days.
-        promised = [i for i, _, _, _ in loans if i % 200 == 0]
+        promised = [i for i, _, _, paid in loans if paid == 0 and i % 20 == 0]
         _copy(
             conn,
             "promise",

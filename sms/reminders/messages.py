@@ -8,6 +8,7 @@ due-date sentences would take it further, the latest ones are left out (the next
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -148,7 +149,10 @@ def local_phone(phone: str) -> str:
     return phone[4:] if phone.startswith("+221") and len(phone) == 13 else phone
 
 
+_EXTENSION = re.compile("[" + re.escape("".join(sorted(EXTENSION))) + "]")
+
+
 def segments(body: str) -> int:
     """SMS segments of a rendered reminder (GSM-7 by construction: 160, then 153 septets a segment)."""
-    septets = len(body) + sum(body.count(ch) for ch in EXTENSION)
+    septets = len(body) + len(_EXTENSION.findall(body))  # an extension character takes two septets
     return 1 if septets <= 160 else -(-septets // 153)
