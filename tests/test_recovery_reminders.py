@@ -136,7 +136,7 @@ def test_a_member_with_both_loans_is_counted_from_the_oldest_unpaid_due_date(cod
     per_day = Counter(s.send_after.astimezone(DAKAR).date() for s in reminders)
     assert max(per_day.values()) == 1
     assert all(s.segments <= 2 and is_gsm7(s.text) for s in reminders)
-    wolof = next(s.text for s in reminders if "Yàgg nga" in s.text and "fan" in s.text)
+    wolof = next(s.text for s in reminders if "Sa fey yéex na" in s.text)
     assert "Fatou Sarr" in wolof and CODE in wolof
 
 
