@@ -9,12 +9,12 @@ import pytest
 from i18n.catalog import LANGUAGES, LOCALES, gettext, placeholders, reviewed_status
 from i18n.gsm7 import fold, is_gsm7, segments
 from models.clock import DAKAR
-from sms.reminders.hours import SendingHours
-from sms.reminders.messages import Item, render
-from sms.reminders.messages import segments as sms_segments
 from sms import arrears_list
 from sms.reminders import digest
 from sms.reminders import rules as R
+from sms.reminders.hours import SendingHours
+from sms.reminders.messages import Item, render
+from sms.reminders.messages import segments as sms_segments
 from sms.reminders.rules import HEADER, OVERDUE, RULES
 
 # Every text of the reminders catalog: due-date rules, arrears and promise sentences, the digest
