@@ -44,6 +44,7 @@ SCHEMA = "bench_reminders"
 TODAY = date(2026, 12, 7)  # a Monday: digests too
 NOW = datetime(2026, 12, 7, 0, 5, tzinfo=DAKAR)  # the day's first tick
 ROUNDS = 5
+RESULT = Path(__file__).parent / "results" / "reminders.json"
 
 REFERENCE = text(
     "INSERT INTO reminder_sent (instalment_id, rule, day) SELECT i.id, r.rule, :today FROM instalment i "
@@ -317,9 +318,8 @@ def main() -> None:
     verdict = "PASS" if b <= 2 * a and b <= 1.0 and c <= 2.0 else "FAIL"
     busy = os.getloadavg()[0]
     print(f"medians of {args.rounds} rounds; load average {busy:.1f} on {os.cpu_count()} CPUs; {verdict}")
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "reminders.json").write_text(
+    RESULT.parent.mkdir(parents=True, exist_ok=True)
+    RESULT.write_text(
         json.dumps(
             {"a": a, "b": b, "c": c, "b_over_a": b / a, **counts, "load_average": busy, "verdict": verdict},
             indent=2,
