@@ -1,4 +1,6 @@
-"""4 Declare a repayment: amount → confirmation → END with the declaration's code (DESIGN §6).
+"""4 Declare a repayment: amount → confirmation → END with the declaration's code.
+
+See docs/design.md, "USSD menus".
 
 Without an active loan the option ends at once, saying so. A new declaration replaces the
 member's pending one (the treasurers are told, by sms.commands.declarations). The task keeps its

@@ -1,4 +1,6 @@
-"""2 Report production: product (paged list) → quantity → confirmation → saved (DESIGN §6).
+"""2 Report production: product (paged list) → quantity → confirmation → saved.
+
+See docs/design.md, "Production reports".
 
 The task keeps its state in ctx under short `p…` keys: `pp` the product id, `pq` the quantity,
 `pw` the week (`2026-W49`), `pk` the idempotency key, `pr` the saved reference and `po` the one

@@ -82,7 +82,7 @@ class OutboundSms(Base):
     # First time a sender took the row (the day's budget counts rows by it).
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Set by `purge` when the text and number were anonymised (personal data, DESIGN §4).
+    # Set by `purge` when the text and number were anonymised (docs/privacy.md, purge).
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -130,7 +130,7 @@ class InboundSms(Base):
     error: Mapped[str | None] = mapped_column(String(300))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Set by `purge` when the text and number were anonymised (personal data, DESIGN §4).
+    # Set by `purge` when the text and number were anonymised (docs/privacy.md, purge).
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -185,7 +185,7 @@ class UssdEvent(Base):
     status: Mapped[str | None] = mapped_column(String(40))
     payload: Mapped[dict] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    # Set by `purge` when the payload and number were anonymised (personal data, DESIGN §4).
+    # Set by `purge` when the payload and number were anonymised (docs/privacy.md, purge).
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

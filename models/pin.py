@@ -1,4 +1,6 @@
-"""Member PINs: slow salted hash with the server pepper, refusal rules, wrong-PIN lock (DESIGN §3).
+"""Member PINs: slow salted hash with the server pepper, refusal rules, wrong-PIN lock.
+
+See docs/design.md, "The USSD session".
 
 A 4-digit PIN has only 10 000 values, so the hash alone cannot protect it; the pepper
 (`PIN_SECRET`, never stored in the database) makes a stolen table useless, and scrypt with a

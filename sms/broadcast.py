@@ -1,4 +1,6 @@
-"""Announcements to a cooperative's members (DESIGN §4 `broadcast`), written to the outbox in bulk.
+"""Announcements to a cooperative's members, written to the outbox in bulk.
+
+See docs/design.md, "Reminders and announcements".
 
 Each member gets the text in their language, French when no text was given in theirs. Members
 who sent STOP, inactive members and members without a phone are skipped. The texts are folded

@@ -1,4 +1,4 @@
-"""Delivery reports (DESIGN §8): gateway status → outbox status, only ever forward.
+"""Delivery reports (docs/design.md, "Sending"): gateway status → outbox status, only ever forward.
 
 `Success` → delivered; `Sent`, `Submitted`, `Buffered` → sent; `Rejected`, `Failed`, `Expired` →
 failed with the failureReason. Unknown values are logged and change nothing. A report whose

@@ -50,7 +50,7 @@ class MalformedInbound(ValueError):
 
 @dataclass(frozen=True)
 class InboundForm:
-    """The fields of an incoming SMS as the gateway posts them (DESIGN §2)."""
+    """The fields of an incoming SMS as the gateway posts them (docs/design.md, "Endpoints")."""
 
     gateway_id: str
     from_phone: str

@@ -1,4 +1,4 @@
-"""The last look before a row leaves the outbox (DESIGN §8, §9): cancel, hold, or send.
+"""The last look before a row leaves the outbox (docs/design.md, "Sending"): cancel, hold, or send.
 
 Checked in the claim transaction, right before sending, for reminders, broadcasts and the
 officers' digests (receipts, replies and notices always go; a digest is held only by quiet hours

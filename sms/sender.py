@@ -1,4 +1,4 @@
-"""The outbox sender: claim due rows under a lease, post them, commit each result (DESIGN §8).
+"""The outbox sender: claim due rows under a lease, post them, commit each result (docs/design.md, "Sending").
 
 One row's life:
     queued ──claim (commit)──▶ sending ──HTTP──▶ sent (commit) ──report──▶ delivered | failed

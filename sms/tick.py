@@ -9,8 +9,8 @@ others. The worker (`flask --app wsgi worker`) claims each 10-minute slot with a
 
     TASKS = {
         ...
-        "reminder_planning": "sms.reminders_tick:plan",        # issue 7 adds this line
-        "declaration_expiry": "sms.commands.expiry:expire",    # issue 6 adds this line
+        "reminder_planning": "sms.reminders_tick:plan",
+        "declaration_expiry": "sms.commands.expiry:expire",
     }
 """
 

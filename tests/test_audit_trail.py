@@ -1,5 +1,7 @@
-"""DESIGN §1: every change of money, PIN reset, phone or role change, import, broadcast, reversal,
-write-off and admin action writes its audit event in the same transaction as the change.
+"""Every change of money, PIN reset, phone or role change, import, broadcast, reversal, write-off
+and admin action writes its audit event in the same transaction as the change.
+
+See docs/design.md, "Audit trail".
 
 One row per operation. Each row stages the operation in a session without committing; the test
 checks the event is there inside the transaction, names the right member, and disappears with a
@@ -49,7 +51,7 @@ class Ctx:
 
 @dataclass(frozen=True)
 class Op:
-    """An audited operation: what DESIGN §1 calls it, the action(s) it must write, how to run it."""
+    """An audited operation: what the rule calls it, the action(s) it must write, how to run it."""
 
     operation: str
     actions: tuple[str, ...]
@@ -344,7 +346,7 @@ def test_each_operation_writes_its_audit_event_in_the_same_transaction(op: Op, c
     assert event.actor and event.source and event.target
     if about is not None:
         assert event.member_id == about
-    if event.action.startswith("import."):  # DESIGN §1: an import is audited with its file hash and counts
+    if event.action.startswith("import."):  # an import is audited with its file hash and counts
         assert len(event.after["sha256"]) == 64 and event.after["created"] >= 1
 
     db.rollback()

@@ -1,4 +1,7 @@
-"""Reminder planning over weekly and monthly schedules, with an injected clock (DESIGN §9)."""
+"""Reminder planning over weekly and monthly schedules, with an injected clock.
+
+See docs/design.md, "Reminders and announcements".
+"""
 
 from __future__ import annotations
 

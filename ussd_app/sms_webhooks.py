@@ -1,4 +1,6 @@
-"""POST /sms/inbound and POST /sms/delivery (DESIGN §2, §8), Africa's Talking form format.
+"""POST /sms/inbound and POST /sms/delivery, Africa's Talking form format.
+
+See docs/design.md, "Endpoints" and "Sending".
 
 Inbound: the row is committed first (unique gateway id: a redelivery answers 200 and does nothing
 twice; 503 when it cannot be stored, so the gateway retries; 400 when malformed), then handled in

@@ -1,4 +1,7 @@
-"""POST /ussd and POST /ussd/events (DESIGN §2): token, size cap, service code, never a 5xx."""
+"""POST /ussd and POST /ussd/events: token, size cap, service code, never a 5xx.
+
+See docs/design.md, "Endpoints".
+"""
 
 from __future__ import annotations
 

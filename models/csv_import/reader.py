@@ -1,4 +1,4 @@
-"""Reading the CSV files people export from spreadsheets (DESIGN §5).
+"""Reading the CSV files people export from spreadsheets (docs/design.md, "CSV imports").
 
 UTF-8 with or without BOM, or Windows-1252 (what French Excel writes) with a warning; `,` or `;`
 separator, sniffed from the header; rows numbered by their line in the file, the header being

@@ -1,4 +1,6 @@
-"""Treasurer SMS commands (DESIGN §7): `handle` reads one stored inbound SMS and stages what it asks.
+"""Treasurer SMS commands: `handle` reads one stored inbound SMS and stages what it asks.
+
+See docs/design.md, "SMS commands".
 
 The SMS webhook stores the InboundSms row, handles STOP/ARRET/START itself and calls
 `handle(session, inbound, sender, now, runtime)` for everything else, in its own transaction,

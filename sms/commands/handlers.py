@@ -1,4 +1,6 @@
-"""One function per command of §7, collected in `HANDLERS`; each stages its changes on the session.
+"""One function per SMS command, collected in `HANDLERS`; each stages its changes on the session.
+
+See docs/design.md, "SMS commands".
 
 Who may do what: a sender acts only on members of their own cooperative; only an active treasurer
 or the president records money, answers declarations, resets PINs or asks a balance; nobody

@@ -1,4 +1,6 @@
-"""The SMS command grammar (DESIGN §7) as a pure function: text in, a typed command or a problem out.
+"""The SMS command grammar as a pure function: text in, a typed command or a problem out.
+
+See docs/design.md, "SMS commands".
 
 Keywords are matched case-insensitively after folding accents (`ARRÊT` = `ARRET`), with their
 aliases. `<member>` is a member number (`m12` = `M0012`) or a phone. A treasurer who writes both
@@ -28,7 +30,7 @@ FUTURE_WINDOW_DAYS = 60
 
 
 class Keyword(StrEnum):
-    """The commands of §7, by their canonical keyword."""
+    """The SMS commands, by their canonical keyword."""
 
     PAY = "PAY"
     DEP = "DEP"
@@ -179,7 +181,7 @@ def _fold_char(c: str) -> str:
 
 
 def parse(text: str | None, today: date) -> Command | Problem:
-    """Read one SMS as a command of §7; `today` (Africa/Dakar) resolves a `JJ/MM` date."""
+    """Read one SMS as an SMS command; `today` (Africa/Dakar) resolves a `JJ/MM` date."""
     raw = text or ""
     if len(raw) > MAX_LENGTH:
         # Name the keyword, if any, so the reply can still give its format.

@@ -1,4 +1,4 @@
-"""The reminder rules, in one place with their texts (DESIGN §9).
+"""The reminder rules, in one place with their texts (docs/design.md, "Reminders and announcements").
 
 A rule fires on one day only: the instalment's due date plus its offset, in Africa/Dakar. Each
 text is one instalment's sentence; a member's SMS of the day joins the sentences of every

@@ -1,4 +1,4 @@
-"""The §7 grammar as a table: every example of the contract, then sloppy, malformed and hostile texts."""
+"""The SMS command grammar as a table: the contract's examples, then sloppy, malformed and hostile texts."""
 
 from datetime import date
 
@@ -24,7 +24,7 @@ def pay(member, amount, **kw):
     return Command(Keyword.PAY, member=member, amount=amount, **kw)
 
 
-# (SMS, what it reads as) — the first six rows are DESIGN §7's examples table, verbatim.
+# (SMS, what it reads as) — the first six rows are the contract's examples (docs/design.md, "SMS commands").
 GOOD = [
     ("PAY 77 123 45 67 11 000", pay(phone(), 11_000)),
     ("paye m12 5.000f", pay(no("M12"), 5_000)),

@@ -1,4 +1,7 @@
-"""The `flask --app wsgi …` command groups (DESIGN §4); each module adds its own commands."""
+"""The `flask --app wsgi …` command groups; each module adds its own commands.
+
+See docs/design.md, "Command line".
+"""
 
 from __future__ import annotations
 

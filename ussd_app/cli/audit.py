@@ -1,4 +1,4 @@
-"""`audit log`: read the append-only audit trail (DESIGN §1)."""
+"""`audit log`: read the append-only audit trail (docs/design.md, "Audit trail")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""`broadcast --coop NAME --text-fr … [--text-wo …] [--text-en …] [--dry-run]` (DESIGN §4)."""
+"""`broadcast --coop NAME --text-fr … [--text-wo …] [--text-en …] [--dry-run]`.
+
+See docs/design.md, "Reminders and announcements".
+"""
 
 from __future__ import annotations
 

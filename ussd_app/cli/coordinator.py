@@ -1,5 +1,5 @@
-"""The coordinator's commands (DESIGN §4): move a member to a new phone, deactivate a member,
-write a loan off, reverse a repayment of any age.
+"""The coordinator's commands: move a member to a new phone, deactivate a member,
+write a loan off, reverse a repayment of any age (docs/design.md, "Command line").
 
 Each takes a required `--reason`, never prompts, and commits its change, its audit event and its
 SMS notices (written to the outbox, sent after commit) in one transaction. A refusal prints one

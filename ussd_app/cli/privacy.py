@@ -1,4 +1,4 @@
-"""`purge` and `members export`: personal data commands (DESIGN §4; logic in models.privacy)."""
+"""`purge` and `members export`: personal data commands (docs/privacy.md; logic in models.privacy)."""
 
 from __future__ import annotations
 

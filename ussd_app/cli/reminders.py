@@ -1,4 +1,4 @@
-"""`reminders run` and `reminders preview` (DESIGN §4, §9)."""
+"""`reminders run` and `reminders preview` (docs/design.md, "Reminders and announcements")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`sms log` and `sms send-pending` (DESIGN §4)."""
+"""`sms log` and `sms send-pending` (docs/sms.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`worker`: the RQ worker that sends SMS, plus the 10-minute tick (DESIGN §4)."""
+"""`worker`: the RQ worker that sends SMS, plus the 10-minute tick (docs/sms.md, "Sending at work")."""
 
 from __future__ import annotations
 
