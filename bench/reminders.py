@@ -115,8 +115,8 @@ def _loan(i: int, today: date) -> tuple[str, date, int]:
     return ("weekly" if weekly else "monthly"), first, paid
 
 
-def load_recovery(engine, today: date = TODAY) -> dict[str, float]:
-    """Load the recovery data set by COPY; return seconds per step."""
+def load_recovery(engine, today: date = TODAY, loans: int = LOANS) -> dict[str, float]:
+    """Load the recovery data set by COPY (`loans` borrowers, one loan each); return seconds per step."""
     now = datetime.now(DAKAR).isoformat()
     timings = {}
     with engine.begin() as conn:
@@ -130,7 +130,7 @@ def load_recovery(engine, today: date = TODAY) -> dict[str, float]:
                 for c in range(1, COOPERATIVES + 1)
             ),
         )
-        members = LOANS + COOPERATIVES  # every borrower, plus one treasurer per cooperative
+        members = loans + COOPERATIVES  # every borrower, plus one treasurer per cooperative
         _copy(
             conn,
             "member",
@@ -158,7 +158,7 @@ def load_recovery(engine, today: date = TODAY) -> dict[str, float]:
                     f"M{m}",
                     f"Awa Membre{m:07d} Ndiaye",
                     f"+2217{m:08d}",
-                    "treasurer" if m > LOANS else "member",
+                    "treasurer" if m > loans else "member",
                     ("fr", "wo", "en")[m % 3],
                     "active",
                     0,
@@ -172,7 +172,7 @@ def load_recovery(engine, today: date = TODAY) -> dict[str, float]:
         )
         timings["members"] = time.perf_counter() - t
         t = time.perf_counter()
-        loans = [(i, *_loan(i, today)) for i in range(1, LOANS + 1)]
+        loans = [(i, *_loan(i, today)) for i in range(1, loans + 1)]
         _copy(
             conn,
             "loan",
@@ -274,11 +274,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reuse", action="store_true", help="keep the loaded schema from a previous run")
     parser.add_argument("--rounds", type=int, default=ROUNDS)
+    parser.add_argument(
+        "--loans", type=int, default=LOANS, help=f"borrowers, one loan each (default {LOANS:,})"
+    )
     args = parser.parse_args()
 
     engine, _ = bench_engine(SCHEMA, fresh=not args.reuse)
     if not args.reuse:
-        print("loading by COPY …", json.dumps({k: round(v, 1) for k, v in load_recovery(engine).items()}))
+        timings = load_recovery(engine, loans=args.loans)
+        print("loading by COPY …", json.dumps({k: round(v, 1) for k, v in timings.items()}))
     with engine.connect() as conn:
         unpaid = conn.execute(text("SELECT count(*) FROM instalment WHERE amount_paid < amount_due")).scalar()
         late = conn.execute(

@@ -14,7 +14,8 @@ goes to instance/bench/<run>/bench.log):
   drain      the same personal SMS through 2 RQ worker processes      bench.drain
   dashboard  the coordinator pages; loads 200 000 members, 100 000    bench.dashboard
              loans, 1 000 000 instalments by COPY (--members)
-  reminders  (a), (b), (c) on that same load (same day)               bench.reminders --reuse
+  reminders  its own COPY load: 1 000 000 loans, 10 % in arrears;      bench.reminders
+             (a) reference, (b) planning, (c) SMS and digests
   ussd       its own COPY load; gunicorn with 2 workers; wrk (a)      bench.ussd.run
              bare Flask, (b) I/O floor, (c) the hop mix at 64 sessions
 Every name a run creates carries its run id (<UTC timestamp>-<4 hex>): PostgreSQL schemas
@@ -354,14 +355,12 @@ def step_import(quick: bool) -> dict:
 
 
 def step_reminders(quick: bool) -> dict:
+    # Its own data set: 1 000 000 loans (6 000 000 instalments), 10 % in arrears (--quick: 100 000).
     out = RUN.result("reminders")
-    argv = ["--rounds", "2" if quick else "5"]
-    if SHARED_DATASET["loaded"]:
-        argv.append("--reuse")  # the dashboard step loaded the same data set (same day) just before
-    call_main("bench.reminders", argv, {"SCHEMA": RUN.schema("dataset"), "RESULT": out})
+    argv = ["--rounds", "2" if quick else "5", "--loans", "100000" if quick else "1000000"]
+    call_main("bench.reminders", argv, {"SCHEMA": RUN.schema("reminders"), "RESULT": out})
     figures = read_json(out)
-    _drop_schema(RUN.schema("dataset"))
-    SHARED_DATASET["loaded"] = False
+    _drop_schema(RUN.schema("reminders"))
     return figures
 
 
@@ -405,13 +404,7 @@ def step_dashboard(quick: bool) -> dict:
     out = RUN.result("dashboard")
     call_main("bench.dashboard", [], {"SCHEMA": RUN.schema("dataset"), "RESULT": out, "MEMBERS": RUN.members})
     figures = read_json(out)
-    import bench.dashboard
-    import bench.reminders
-
-    # The reminders step reuses this load when both modules load the data set for the same day.
-    SHARED_DATASET["loaded"] = bench.dashboard.TODAY == bench.reminders.TODAY
-    if not SHARED_DATASET["loaded"]:
-        _drop_schema(RUN.schema("dataset"))
+    _drop_schema(RUN.schema("dataset"))
     return figures
 
 
@@ -450,7 +443,6 @@ def drop_run_schemas() -> list[str]:
 
 
 # One data set (200 000 members, 1 000 000 instalments, for 1 Dec 2026) loaded once for two steps.
-SHARED_DATASET = {"loaded": False}
 
 
 # --- figures → rows -------------------------------------------------------------------------------
