@@ -216,7 +216,7 @@ def _broadcast(c: Ctx):
 
 
 def _opt_out(c: Ctx):
-    from sms.inbound import set_opt_out
+    from models.opt_out import set_opt_out
 
     set_opt_out(c.db, c.member, True, c.now)
     return c.member.id

@@ -1,7 +1,8 @@
-"""One function per command of §7, collected in `HANDLERS`; each stages its changes on the session.
+"""One function per SMS command, named by its spec in sms/commands/registry.py; each stages its changes.
 
 Who may do what: a sender acts only on members of their own cooperative; only an active treasurer
-or the president records money, answers declarations, resets PINs or asks a balance; nobody
+or the president records money, answers declarations, resets PINs or asks a balance (the spec's
+`who`, checked before the handler runs, so `req.sender` is that treasurer here); nobody
 records on their own loan or savings. Lock order, the same everywhere: the member concerned
 (FOR UPDATE on PostgreSQL), then their declaration, then their loans (models.ledger); SQLite
 serialises whole transactions (BEGIN IMMEDIATE).
@@ -10,7 +11,6 @@ serialises whole transactions (BEGIN IMMEDIATE).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -34,7 +34,7 @@ from models.position import member_position
 from sms.commands import texts as T
 from sms.commands.errors import Refusal
 from sms.commands.messenger import Messenger, Text, label, text
-from sms.commands.parser import Command, Keyword, MemberRef
+from sms.commands.spec import Command, MemberRef
 
 RESEND_WINDOW = timedelta(minutes=30)
 EXTERNAL_ID_LENGTH = 80  # Repayment.external_id and SavingsEntry.external_id
@@ -85,7 +85,7 @@ class Request:
         """Answer the sender (within the reply limits)."""
         self.out.reply(self.inbound.from_phone, self.sender, *texts)
 
-    def recorder(self, keyword: Keyword) -> Member:
+    def recorder(self, keyword: str) -> Member:
         """The sender, when an active treasurer or president; else a refusal."""
         if self.sender is None:
             raise Refusal("not_registered", text(T.NOT_REGISTERED))
@@ -158,7 +158,7 @@ def minutes_ago(now: datetime, then: datetime) -> int:
 
 def pay(req: Request, cmd: Command) -> Outcome:
     """Record a repayment; receipts to the member and the treasurer."""
-    treasurer = req.recorder(cmd.keyword)
+    treasurer = req.sender
     member = req.member(cmd.member, lock=True)
     req.not_own(member)
     loan = None
@@ -304,7 +304,7 @@ def withdraw(req: Request, cmd: Command) -> Outcome:
 
 
 def _savings(req: Request, cmd: Command, kind: SavingsKind) -> Outcome:
-    treasurer = req.recorder(cmd.keyword)
+    treasurer = req.sender
     member = req.member(cmd.member, lock=True)
     req.not_own(member)
     signed = -cmd.amount if kind == SavingsKind.WITHDRAWAL else cmd.amount
@@ -367,9 +367,18 @@ _ALREADY = {
 }
 
 
-def answer(req: Request, cmd: Command) -> Outcome:
-    """OUI confirms a declaration (a repayment is posted), NON rejects it; the first answer wins."""
-    treasurer = req.recorder(cmd.keyword)
+def confirm(req: Request, cmd: Command) -> Outcome:
+    """OUI: confirm a declaration, which posts its repayment; the first answer wins."""
+    return _answer(req, cmd, confirmed=True)
+
+
+def reject(req: Request, cmd: Command) -> Outcome:
+    """NON: reject a declaration; the member is told; the first answer wins."""
+    return _answer(req, cmd, confirmed=False)
+
+
+def _answer(req: Request, cmd: Command, *, confirmed: bool) -> Outcome:
+    treasurer = req.sender
     found = find_by_code(req.session, treasurer.cooperative_id, cmd.code)
     if found is None:
         raise Refusal("unknown_declaration", text(T.DECLARATION_UNKNOWN, coop=req.coop, code=cmd.code))
@@ -390,7 +399,7 @@ def answer(req: Request, cmd: Command) -> Outcome:
                 who=label(decider) if decider is not None else "-",
             ),
         )
-    if cmd.keyword == Keyword.OUI:
+    if confirmed:
         # The member paid on the day they declared it (at most 72 h ago: within the 7-day backdating).
         paid_on = declaration.created_at.astimezone(req.config.tz).date()
         # Money confirmed from a declaration records `ussd` (the member's declaration is where it
@@ -439,7 +448,7 @@ def answer(req: Request, cmd: Command) -> Outcome:
 
 def cancel(req: Request, cmd: Command) -> Outcome:
     """Reverse a repayment (R…) or a deposit/withdrawal (D…/W…) its recorder made within 24 h."""
-    sender = req.recorder(cmd.keyword)
+    sender = req.sender
     receipt = codes.normalise(cmd.code)
     unknown = Refusal("unknown_receipt", text(T.RECEIPT_UNKNOWN, coop=req.coop, receipt=receipt))
     if not codes.is_valid(receipt):
@@ -517,7 +526,7 @@ def _is_reversed(session: Session, row: Repayment | SavingsEntry) -> bool:
 
 def pin(req: Request, cmd: Command) -> Outcome:
     """Clear a member's PIN, wrong-PIN count and lock; the member is told and chooses a new PIN."""
-    treasurer = req.recorder(cmd.keyword)
+    treasurer = req.sender
     member = req.member(cmd.member, lock=True)
     if member.id == treasurer.id:
         # A stolen phone must not be enough to take over its owner's PIN.
@@ -530,7 +539,6 @@ def pin(req: Request, cmd: Command) -> Outcome:
 
 def balance(req: Request, cmd: Command) -> Outcome:
     """Savings, outstanding and days late of a member of the sender's cooperative."""
-    req.recorder(cmd.keyword)
     member = req.member(cmd.member)
     position = member_position(req.session, member.id, req.today)
     texts = [
@@ -563,16 +571,3 @@ def aide(req: Request, cmd: Command) -> Outcome:
     """List the commands this sender may use."""
     req.reply(*help_texts(req))
     return Outcome(cmd.keyword, "replied")
-
-
-HANDLERS: dict[Keyword, Callable[[Request, Command], Outcome]] = {
-    Keyword.PAY: pay,
-    Keyword.DEP: deposit,
-    Keyword.RETRAIT: withdraw,
-    Keyword.OUI: answer,
-    Keyword.NON: answer,
-    Keyword.ANNULE: cancel,
-    Keyword.PIN: pin,
-    Keyword.SOLDE: balance,
-    Keyword.AIDE: aide,
-}

@@ -12,6 +12,7 @@ from models.ledger import savings_balance
 from models.pin import hash_pin
 from models.position import member_position
 from sms.commands import texts as T
+from sms.commands.registry import COMMANDS
 from tests import factories
 from tests.commands.conftest import AWA, BINTA, OTHER_TREASURER, PRESIDENT, STRANGER, TREASURER
 
@@ -228,7 +229,7 @@ def test_replies_are_limited_to_five_an_hour(coop, sms, outbox, clock):
 ALL_TEXTS = sorted(
     {v for k, v in vars(T).items() if k.isupper() and isinstance(v, str)}
     | set(T.PROBLEMS.values())
-    | {syntax for syntax, _ in T.SYNTAXES.values()}
+    | {spec.syntax for spec in COMMANDS if spec.shape.takes_arguments}
 )
 
 
