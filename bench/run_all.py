@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
-import importlib.util
 import json
 import os
 import platform
@@ -226,9 +224,9 @@ def git_revision() -> tuple[str, bool]:
 # --- the steps ----------------------------------------------------------------------------------
 
 
-def call_main(module_name: str, argv: list[str], schemas: dict[str, str]) -> None:
+def call_main(module, argv: list[str], schemas: dict[str, str]) -> None:
     """Call `module.main()` with these arguments, its schema constants renamed for this run."""
-    module = importlib.import_module(module_name)
+    module_name = module.__name__
     for attribute, schema in schemas.items():
         setattr(module, attribute, schema)
     saved = sys.argv
@@ -262,8 +260,10 @@ def step_import(quick: bool) -> dict:
     out = RESULTS / "import_members.json"
     out.unlink(missing_ok=True)
     rows = "20000" if quick else "100000"
+    import bench.import_members as import_bench
+
     call_main(
-        "bench.import_members",
+        import_bench,
         ["--rows", rows, "--json", str(out)],
         {"SCHEMA": "bench_all_import", "BASE_SCHEMA": "bench_all_import_base"},
     )
@@ -277,7 +277,9 @@ def step_reminders(quick: bool) -> dict:
     argv = ["--rounds", "2" if quick else "5"]
     if SHARED_DATASET["loaded"]:
         argv.append("--reuse")  # the dashboard step loaded the same data set (same day) just before
-    call_main("bench.reminders", argv, {"SCHEMA": SHARED_DATASET["schema"]})
+    import bench.reminders as reminders_bench
+
+    call_main(reminders_bench, argv, {"SCHEMA": SHARED_DATASET["schema"]})
     figures = read_json(out)
     _drop_schema(SHARED_DATASET["schema"])
     SHARED_DATASET["loaded"] = False
@@ -287,7 +289,9 @@ def step_reminders(quick: bool) -> dict:
 def step_sms(quick: bool) -> dict:
     out = RESULTS / "sms.json"
     out.unlink(missing_ok=True)
-    call_main("bench.sms", ["--personal", "1000" if quick else "3000"], {"SCHEMA": "bench_all_sms"})
+    import bench.sms as sms_bench
+
+    call_main(sms_bench, ["--personal", "1000" if quick else "3000"], {"SCHEMA": "bench_all_sms"})
     figures = read_json(out)
     _drop_schema("bench_all_sms")
     return figures
@@ -305,8 +309,10 @@ def step_drain(quick: bool) -> dict:
 def step_ussd(quick: bool) -> dict:
     out = RESULTS / "ussd.json"
     out.unlink(missing_ok=True)
+    import bench.ussd.run as ussd_bench
+
     call_main(
-        "bench.ussd.run",
+        ussd_bench,
         ["--seconds", "5" if quick else "20", "--connections", "64"],
         {"SCHEMA": "bench_all_ussd"},
     )
@@ -318,7 +324,9 @@ def step_ussd(quick: bool) -> dict:
 def step_dashboard(quick: bool) -> dict:
     out = RESULTS / "dashboard.json"
     out.unlink(missing_ok=True)
-    call_main("bench.dashboard", [], {"SCHEMA": SHARED_DATASET["schema"]})
+    import bench.dashboard as dashboard_bench
+
+    call_main(dashboard_bench, [], {"SCHEMA": SHARED_DATASET["schema"]})
     figures = read_json(out)
     import bench.dashboard
     import bench.reminders
@@ -498,11 +506,15 @@ def rows_of(results: dict, errors: dict, elapsed: float) -> list[Row]:
     return rows
 
 
-STEPS = {"pin": lambda quick: step_pin(), "import": step_import, "sms": step_sms, "drain": step_drain}
-if importlib.util.find_spec("bench.dashboard") is not None:  # the coordinator web's benchmark, once it lands
-    STEPS["dashboard"] = step_dashboard
-STEPS["reminders"] = step_reminders
-STEPS["ussd"] = step_ussd
+STEPS = {
+    "pin": lambda quick: step_pin(),
+    "import": step_import,
+    "sms": step_sms,
+    "drain": step_drain,
+    "dashboard": step_dashboard,
+    "reminders": step_reminders,
+    "ussd": step_ussd,
+}
 
 
 def main() -> int:

@@ -485,8 +485,6 @@ def send_due(runtime, max_seconds: float | None = None) -> SendReport:
 
 def sweep(runtime, now: datetime) -> dict:
     """Tick task: expire leases, keep early delivery reports tidy, and ask for a send if rows wait."""
-    from sms.jobs import enqueue_send
-
     with runtime.sessions() as session:
         counts = expire_leases(session, runtime.redis, now)
         counts["adopted"] += adopt_reports(session, None, now)
@@ -497,6 +495,6 @@ def sweep(runtime, now: datetime) -> dict:
             select(exists().where(OutboundSms.status == SmsStatus.QUEUED, OutboundSms.next_attempt_at <= now))
         )
     if due:
-        enqueue_send(runtime)
+        runtime.request_send()
     counts["send_requested"] = int(bool(due))
     return dict(counts)

@@ -11,7 +11,7 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 def healthz():
     """200 when both answer; 503 naming what is down."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     rt = runtime()
     checks = {}

@@ -60,7 +60,7 @@ def broadcast_command(
     coop_name: str, text_fr: str, text_wo: str | None, text_en: str | None, dry_run: bool
 ) -> None:
     """Send an announcement to a cooperative's members, each in their language."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     rt = runtime()
     now = rt.clock.now()

@@ -196,7 +196,7 @@ def reverse(
 
 def _run(action):
     """Open a session, run `action(session, runtime)`, commit; refusals become exit status 1."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     rt = runtime()
     with rt.sessions() as session:

@@ -100,7 +100,7 @@ def _print_counts(locales: Path) -> None:
 @_GLOSSARY
 def review_sheet_command(language: str, out: Path, locales: Path, glossary: Path) -> None:
     """Write the review sheet of LANGUAGE (UTF-8 with BOM) and print each language's review status."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     screens = measure_screens(runtime().config, language)
     sheet = rs.build(language, screens, locales=locales, glossary=glossary)
@@ -122,7 +122,7 @@ def apply_review_command(file: Path, dry_run: bool, locales: Path, glossary: Pat
     (header = 1); the good rows still apply, as in the CSV imports. Exit status 1 when a row was
     refused. See docs/translating.md.
     """
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     data = file.read_bytes()
     try:
