@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from bench.dataset import bench_engine, load
 from models.clock import DAKAR
 from sms.reminders import planner
-from sms.reminders.hours import SendingHours
+from sms.sending_hours import SendingHours
 
 SCHEMA = "bench_reminders"
 TODAY = date(2026, 12, 1)

@@ -201,7 +201,7 @@ def _import_products(c: Ctx):
 
 def _broadcast(c: Ctx):
     from sms.broadcast import plan_broadcast, write_broadcast
-    from sms.reminders.hours import SendingHours
+    from sms.sending_hours import SendingHours
 
     plan = plan_broadcast(
         c.db,

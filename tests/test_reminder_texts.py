@@ -9,10 +9,10 @@ import pytest
 from i18n.catalog import LANGUAGES, LOCALES, gettext, placeholders, reviewed_status
 from i18n.gsm7 import fold, is_gsm7, segments
 from models.clock import DAKAR
-from sms.reminders.hours import SendingHours
 from sms.reminders.messages import Item, render
 from sms.reminders.messages import segments as sms_segments
 from sms.reminders.rules import HEADER, OVERDUE, RULES
+from sms.sending_hours import SendingHours
 
 TEXTS = [HEADER, OVERDUE, *sorted({rule.text for rule in RULES})]
 

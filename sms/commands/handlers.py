@@ -22,7 +22,7 @@ from i18n.formatting import format_money, format_short_date
 from models import audit, codes, member_key
 from models.activity import RepaymentDeclaration
 from models.cooperative import Member
-from models.database import is_postgres
+from models.database import for_update, is_postgres
 from models.declarations import decide, find_by_code, pending_of
 from models.enums import DeclarationStatus, LoanStatus, MemberStatus, SavingsKind, SmsKind, Source
 from models.errors import Refused
@@ -100,9 +100,7 @@ class Request:
             stmt = stmt.where(Member.phone == ref.phone)
         else:
             stmt = stmt.where(Member.member_key == member_key(ref.member_no or ""))
-        if lock and is_postgres(self.session):
-            stmt = stmt.with_for_update()
-        found = self.session.scalar(stmt)
+        found = self.session.scalar(for_update(self.session, stmt) if lock else stmt)
         if found is None:
             raise Refusal("unknown_member", text(T.UNKNOWN_MEMBER, coop=self.coop, who=str(ref)))
         return found
@@ -114,9 +112,7 @@ class Request:
 
     def lock_member(self, member_id: int) -> Member:
         """The member row, locked FOR UPDATE on PostgreSQL (first lock of every money change)."""
-        stmt = select(Member).where(Member.id == member_id)
-        if is_postgres(self.session):
-            stmt = stmt.with_for_update()
+        stmt = for_update(self.session, select(Member).where(Member.id == member_id))
         return self.session.scalars(stmt).one()
 
     def money_refusal(self, exc: Refused, member: Member, amount: int) -> Refusal:

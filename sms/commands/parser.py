@@ -19,6 +19,7 @@ from enum import StrEnum
 
 import phonenumbers
 
+from i18n.accents import strip_accents
 from sms.commands.registry import COMMANDS, Keyword
 from sms.commands.spec import Command, MemberRef, Shape
 
@@ -73,8 +74,7 @@ _RECEIPT = re.compile(r"[A-Z][A-Z0-9]{4,11}", re.ASCII)
 
 def fold(text: str) -> str:
     """Upper case, compatibility forms unified (full-width letters), accents and controls removed."""
-    text = unicodedata.normalize("NFKC", text)
-    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = strip_accents(unicodedata.normalize("NFKC", text))
     return "".join(_fold_char(c) for c in text).upper()
 
 

@@ -32,9 +32,9 @@ from models.ledger_tables import Instalment, Loan
 from models.messaging import OutboundSms, ReminderSent
 from sms import telemetry
 from sms.outbox import mark_outbox_changed
-from sms.reminders.hours import SendingHours
 from sms.reminders.messages import Item, language_of, render, segments
 from sms.reminders.rules import RULES, Rule
+from sms.sending_hours import SendingHours
 
 log = logging.getLogger("mbolo.reminders")
 

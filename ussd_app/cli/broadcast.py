@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 
 from i18n.formatting import format_money
 from sms.broadcast import BroadcastError, BroadcastPlan, plan_broadcast, write_broadcast
-from sms.reminders.hours import SendingHours
+from sms.sending_hours import SendingHours
 from ussd_app.cli.actor import cli_actor
 
 

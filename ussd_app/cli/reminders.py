@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 
 from i18n.formatting import format_money
 from sms.reminders import planner
-from sms.reminders.hours import SendingHours
+from sms.sending_hours import SendingHours
 
 reminders = AppGroup("reminders", help="Reminder SMS before and after each instalment.")
 
