@@ -3,7 +3,7 @@
 Lifecycle (DeclarationStatus): pending → confirmed | rejected | expired (72 h) | replaced (the
 member declared again). One pending declaration per member and a 4-digit code unique among the
 cooperative's pending declarations, both held by partial unique indexes. These functions change
-the session only; the SMS that tell people about it are the caller's (sms.commands.declarations).
+the session only; the SMS that tell people about it are the caller's (sms.declarations).
 """
 
 from __future__ import annotations

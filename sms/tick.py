@@ -13,8 +13,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sms import credit, inbound, sender
-from sms.commands import declarations
+from sms import credit, declarations, inbound, sender
 from sms.reminders import planner
 
 log = logging.getLogger("mbolo.tick")

@@ -156,7 +156,7 @@ def test_balance_shows_savings_outstanding_days_late_and_a_pending_declaration(
     coop, sms, db, outbox, runtime, clock
 ):
     """SOLDE: 5 000 F savings, 110 000 F to pay, 30 days late (due 01/11), the pending declaration."""
-    from sms.commands.declarations import declare_repayment
+    from sms.declarations import declare_repayment
 
     with runtime.sessions() as session:
         code = declare_repayment(
@@ -282,7 +282,7 @@ def test_hostile_messages_get_a_plain_reply_and_change_nothing(coop, sms, db, ou
 
 def test_the_tick_runs_the_declaration_lifecycle(coop, runtime, clock, db):
     """The registry line resolves and the task expires a 72-hour-old declaration in its own transaction."""
-    from sms.commands.declarations import declare_repayment
+    from sms.declarations import declare_repayment
     from sms.tick import TASKS, run_tick
 
     with runtime.sessions() as session:
