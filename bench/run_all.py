@@ -1,5 +1,8 @@
 """`make bench`: every benchmark of the project in one run, and one table of figure, goal, met.
 
+Kept whole (~600 lines) on purpose: `make bench` is one script read top to bottom (services,
+steps, the table of goals).
+
     python -m bench.run_all [--quick] [--only STEP …]
 
 Starts what it needs: checks that PostgreSQL (DATABASE_URL, default postgresql://postgres@127.0.0.1/test)

@@ -1,5 +1,8 @@
 """Production reports: ISO weeks in Africa/Dakar, saving a report, and the coordinators' figures.
 
+Over 400 lines: the week arithmetic, saving a report and the figures share one vocabulary; the
+figures move out when the portfolio figures are split by subject.
+
 A week runs Monday to Sunday on the Dakar calendar and belongs to the month of its Thursday, so a
 week is counted in exactly one month (ISO 8601's own rule for the year). A second report for the
 same member, product and week supersedes the first: the first is kept with `superseded_at` set,

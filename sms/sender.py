@@ -1,4 +1,8 @@
-"""The outbox sender: claim due rows under a lease, post them, commit each result (DESIGN §8).
+"""The outbox sender: claim due rows under a lease, post them, commit each result.
+
+Kept whole (~500 lines) on purpose: claim, post and record are one lease protocol; its
+invariants (claimed rows committed before the HTTP call, each result committed) read in one
+place. The rules are in docs/design.md, "Sending SMS".
 
 One row's life:
     queued ──claim (commit)──▶ sending ──HTTP──▶ sent (commit) ──report──▶ delivered | failed

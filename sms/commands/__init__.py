@@ -24,10 +24,11 @@ from models.messaging import InboundSms
 from models.phones import mask
 from sms.commands import texts as T
 from sms.commands.errors import Refusal
-from sms.commands.handlers import Outcome, Request, external_id_of, help_texts
+from sms.commands.handlers import help_texts
 from sms.commands.messenger import Messenger, text
 from sms.commands.parser import Problem, parse
 from sms.commands.registry import COMMANDS
+from sms.commands.request import Outcome, Request, external_id_of
 from sms.commands.spec import Command, Who
 
 __all__ = ["Outcome", "handle"]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from models.opt_out import set_opt_out
 from sms.commands import texts as T
-from sms.commands.handlers import Outcome, Request
 from sms.commands.messenger import text
+from sms.commands.request import Outcome, Request
 from sms.commands.spec import Command
 
 

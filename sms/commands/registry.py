@@ -27,7 +27,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from i18n.catalog import N_
-from sms.commands import handlers, opt_out
+from sms.commands import cancel, handlers, opt_out
 from sms.commands.spec import CommandSpec, Registry, Shape, Who
 
 COMMANDS = Registry(
@@ -80,7 +80,7 @@ COMMANDS = Registry(
             shape=Shape(code="receipt"),
             syntax=N_("ANNULE <reçu>"),
             example="ANNULE R000015",
-            handler=handlers.cancel,
+            handler=cancel.cancel,
         ),
         CommandSpec(
             "PIN",

@@ -1,5 +1,7 @@
 """Reminder planning: set-based SQL into reminder_sent, then one outbox row per member and day.
 
+Over 400 lines: to be split by subject (planning SQL, writing messages) when next reworked.
+
 A run for day D (Africa/Dakar) does, in one transaction:
 1. one INSERT … SELECT into reminder_sent of every (unpaid instalment of an active loan, rule)
    whose rule fires on D, driven by the partial index `ix_instalment_unpaid_due_on`, with
