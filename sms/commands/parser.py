@@ -109,7 +109,8 @@ def _keyword(tokens: list[str]) -> tuple[Keyword | None, list[str]]:
     """The keyword and the arguments after it; `OUI1234` is `OUI` then `1234`."""
     if not tokens:
         return None, []
-    first = tokens[0].strip(".,!?")
+    # Punctuation around the keyword is not part of it (`"STOP"`, `AIDE?`, `*PAY`).
+    first = re.sub(r"^[^A-Z0-9]+|[^A-Z0-9]+$", "", tokens[0])
     match = _GLUED.fullmatch(first)
     if match and match[1] in COMMANDS.by_alias:
         return _canonical(match[1]), [match[2], *tokens[1:]]

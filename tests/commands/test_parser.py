@@ -99,6 +99,7 @@ GOOD = [
     ("STOP " + "x" * MAX_LENGTH, Command(Keyword.STOP)),  # however long the complaint, it opts out
     ("start", Command(Keyword.START)),
     ("START.", Command(Keyword.START)),
+    ('"stop"', Command(Keyword.STOP)),
     # the other aliases
     ("depot m12 2000", Command(Keyword.DEP, member=no("M12"), amount=2_000)),
     ("annuler R000015", Command(Keyword.ANNULE, code="R000015")),

@@ -21,7 +21,7 @@ TODAY = date(2026, 12, 5)
 def _first_word(sms: str) -> str:
     """The alias a table row is written with (`oui1234` → OUI)."""
     words = fold(sms).split()
-    return re.match(r"[A-Z]*", words[0].strip(".,!?"))[0] if words else ""
+    return re.match(r"[A-Z]*", re.sub(r"^[^A-Z0-9]+", "", words[0]))[0] if words else ""
 
 
 @pytest.mark.parametrize("spec", list(COMMANDS), ids=lambda spec: spec.keyword)
