@@ -26,6 +26,7 @@ from i18n.catalog import LOCALES
 from models.clock import FixedClock
 from models.database import make_engine, make_session_factory
 from models.migrate import upgrade
+from sms.jobs import enqueue_send
 from sms.runtime import Runtime, redis_client
 from ussd_app import review_sheet as rs
 
@@ -65,6 +66,7 @@ def _scratch_runtime(config) -> Iterator[Runtime]:
             sessions=make_session_factory(engine),
             redis=redis_client(url),
             clock=FixedClock(SAMPLE_NOW),
+            send_trigger=enqueue_send,
         )
         try:
             yield rt
