@@ -38,7 +38,7 @@ from models.clock import DAKAR
 from models.promises import settle as settle_promises
 from models.schedule import add_months
 from sms.reminders import arrears, digest, planner
-from sms.reminders.hours import SendingHours
+from sms.sending_hours import SendingHours
 
 SCHEMA = "bench_reminders"
 TODAY = date(2026, 12, 7)  # a Monday: digests too

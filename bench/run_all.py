@@ -1,5 +1,8 @@
 """`make bench`: every benchmark of the project in one run, and one table of figure, goal, met.
 
+Kept whole (~600 lines) on purpose: `make bench` is one script read top to bottom (services,
+steps, the table of goals).
+
     python -m bench.run_all [--quick] [--members N] [--only STEP …]
 
 Services: uses PostgreSQL at DATABASE_URL (default postgresql://postgres@127.0.0.1/test), started
@@ -27,8 +30,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
-import importlib.util
 import json
 import os
 import platform
@@ -288,9 +289,9 @@ def git_revision() -> tuple[str, bool]:
 # --- the steps ----------------------------------------------------------------------------------
 
 
-def call_main(module_name: str, argv: list[str], schemas: dict[str, str]) -> None:
+def call_main(module, argv: list[str], schemas: dict[str, str]) -> None:
     """Call `module.main()` with these arguments, its schema constants renamed for this run."""
-    module = importlib.import_module(module_name)
+    module_name = module.__name__
     for attribute, schema in schemas.items():
         setattr(module, attribute, schema)
     saved = sys.argv
@@ -345,8 +346,10 @@ def step_pin() -> dict:
 def step_import(quick: bool) -> dict:
     out = RUN.result("import")
     rows = "20000" if quick else "100000"
+    import bench.import_members as import_bench
+
     call_main(
-        "bench.import_members",
+        import_bench,
         ["--rows", rows, "--json", str(out)],
         {"SCHEMA": RUN.schema("import"), "BASE_SCHEMA": RUN.schema("import_base")},
     )
@@ -358,7 +361,9 @@ def step_reminders(quick: bool) -> dict:
     # Its own data set: 1 000 000 loans (6 000 000 instalments), 10 % in arrears (--quick: 100 000).
     out = RUN.result("reminders")
     argv = ["--rounds", "2" if quick else "5", "--loans", "100000" if quick else "1000000"]
-    call_main("bench.reminders", argv, {"SCHEMA": RUN.schema("reminders"), "RESULT": out})
+    import bench.reminders as reminders_bench
+
+    call_main(reminders_bench, argv, {"SCHEMA": RUN.schema("reminders"), "RESULT": out})
     figures = read_json(out)
     _drop_schema(RUN.schema("reminders"))
     return figures
@@ -366,8 +371,10 @@ def step_reminders(quick: bool) -> dict:
 
 def step_sms(quick: bool) -> dict:
     out = RUN.result("sms")
+    import bench.sms as sms_bench
+
     call_main(
-        "bench.sms",
+        sms_bench,
         ["--personal", "1000" if quick else "3000"],
         {"SCHEMA": RUN.schema("sms"), "RESULTS": out},
     )
@@ -390,8 +397,10 @@ def step_drain(quick: bool) -> dict:
 
 def step_ussd(quick: bool) -> dict:
     out = RUN.result("ussd")
+    import bench.ussd.run as ussd_bench
+
     call_main(
-        "bench.ussd.run",
+        ussd_bench,
         ["--seconds", "5" if quick else "20", "--connections", "64"],
         {"SCHEMA": RUN.schema("ussd"), "RESULT": out, "MEMBERS": RUN.members},
     )
@@ -402,7 +411,9 @@ def step_ussd(quick: bool) -> dict:
 
 def step_dashboard(quick: bool) -> dict:
     out = RUN.result("dashboard")
-    call_main("bench.dashboard", [], {"SCHEMA": RUN.schema("dataset"), "RESULT": out, "MEMBERS": RUN.members})
+    import bench.dashboard as dashboard_bench
+
+    call_main(dashboard_bench, [], {"SCHEMA": RUN.schema("dataset"), "RESULT": out, "MEMBERS": RUN.members})
     figures = read_json(out)
     _drop_schema(RUN.schema("dataset"))
     return figures
@@ -598,11 +609,15 @@ def rows_of(results: dict, errors: dict, elapsed: float) -> list[Row]:
     return rows
 
 
-STEPS = {"pin": lambda quick: step_pin(), "import": step_import, "sms": step_sms, "drain": step_drain}
-if importlib.util.find_spec("bench.dashboard") is not None:  # the coordinator web's benchmark, once it lands
-    STEPS["dashboard"] = step_dashboard
-STEPS["reminders"] = step_reminders
-STEPS["ussd"] = step_ussd
+STEPS = {
+    "pin": lambda quick: step_pin(),
+    "import": step_import,
+    "sms": step_sms,
+    "drain": step_drain,
+    "dashboard": step_dashboard,
+    "reminders": step_reminders,
+    "ussd": step_ussd,
+}
 
 
 def _stop_on_sigterm(_signum, _frame) -> None:

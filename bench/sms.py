@@ -40,6 +40,7 @@ from models.clock import Clock, FixedClock
 from models.database import make_session_factory
 from models.messaging import OutboundSms
 from sms.gateways.africastalking import AfricasTalkingGateway
+from sms.jobs import enqueue_send
 from sms.local_gateway import DEFAULT_API_KEY, MESSAGING_PATH
 from sms.runtime import Runtime, redis_client
 from sms.sender import THREADS, Sender
@@ -176,7 +177,9 @@ def main() -> None:
     )
     # Within sending hours whenever the benchmark runs: announcements are held during quiet hours.
     clock = FixedClock(datetime.combine(Clock().today(), dt_time(10, 0)))
-    runtime = Runtime(config, engine, make_session_factory(engine), redis_client(redis_url), clock)
+    runtime = Runtime(
+        config, engine, make_session_factory(engine), redis_client(redis_url), clock, enqueue_send
+    )
     try:
         # Warm-up: connections, statement caches, the Lua script.
         _fill(runtime, _personal_texts(200, 0), "receipt")

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from models import audit
 from models.cooperative import Member
-from models.database import is_postgres
+from models.database import for_update
 from models.enums import Source
 
 SCHEME = "scrypt"
@@ -85,10 +85,7 @@ class PinCheck:
 
 
 def _load_for_update(session: Session, member_id: int) -> Member:
-    stmt = select(Member).where(Member.id == member_id)
-    if is_postgres(session):
-        stmt = stmt.with_for_update()
-    return session.scalars(stmt).one()
+    return session.scalars(for_update(session, select(Member).where(Member.id == member_id))).one()
 
 
 def check_pin(

@@ -27,7 +27,7 @@ from models.ledger import create_loan
 from models.migrate import upgrade
 from sms import arrears_list
 from sms.reminders import planner
-from sms.reminders.hours import SendingHours
+from sms.sending_hours import SendingHours
 
 START = date(2026, 12, 1)
 CODE = "*384*123#"

@@ -23,7 +23,7 @@ from models import audit
 from models.cooperative import Cooperative, Member
 from models.enums import MemberStatus, SmsKind, SmsStatus, Source
 from models.messaging import OutboundSms
-from sms.reminders.hours import SendingHours
+from sms.sending_hours import SendingHours
 
 CHUNK = 500
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from models.enums import CancelReason, SmsKind, SmsStatus
 from models.ledger_tables import Instalment
 from models.messaging import OutboundSms, ReminderSent
 from sms.replies import local_midnight
+from sms.sending_hours import SendingHours
 
 SEND = "send"
 HOLD = "hold"
@@ -64,38 +65,10 @@ def resent_when_lost(kind: str) -> bool:
     return SmsKind(kind).resent_when_lost
 
 
-def _is_quiet(hour: int, quiet: tuple[int, int]) -> bool:
-    start, end = quiet
-    if start > end:  # spans midnight, e.g. 20-8
-        return hour >= start or hour < end
-    return start <= hour < end
-
-
-def _at_hour(local: datetime, hour: int) -> datetime:
-    return local.replace(hour=hour, minute=0, second=0, microsecond=0)
-
-
 def sending_window(kind: str, send_after: datetime, config: Config) -> tuple[datetime, datetime]:
     """(opens, closes) of the window in which a reminder or broadcast may go, as aware datetimes."""
-    start, end = config.QUIET_HOURS
-    local = send_after.astimezone(config.tz)
-    if _is_quiet(local.hour, config.QUIET_HOURS):
-        opens = _at_hour(local, end)
-        if opens <= local:
-            opens = _at_hour(local + timedelta(days=1), end)
-    else:
-        opens = local
-    if SmsKind(kind).belongs_to_its_day:
-        # Planned for a day: it closes when quiet hours begin that day (an early-morning reminder
-        # opens at the end of the night, a late-evening one is already closed).
-        closes = _at_hour(local, start)
-        if start < end and closes <= local:
-            closes = _at_hour(local + timedelta(days=1), start)
-    else:
-        closes = _at_hour(opens, start)
-        if closes <= opens:
-            closes = _at_hour(opens + timedelta(days=1), start)
-    return opens, closes
+    hours = SendingHours.from_config(config)
+    return hours.window(send_after, for_one_day=SmsKind(kind).belongs_to_its_day)
 
 
 def _paid_reminders(session: Session, ids: list[int]) -> set[int]:

@@ -1,4 +1,8 @@
-"""The outbox sender: claim due rows under a lease, post them, commit each result (docs/design.md, "Sending").
+"""The outbox sender: claim due rows under a lease, post them, commit each result.
+
+Kept whole (~500 lines) on purpose: claim, post and record are one lease protocol; its
+invariants (claimed rows committed before the HTTP call, each result committed) read in one
+place. The rules are in docs/design.md, "Sending SMS".
 
 One row's life:
     queued ──claim (commit)──▶ sending ──HTTP──▶ sent (commit) ──report──▶ delivered | failed
@@ -485,8 +489,6 @@ def send_due(runtime, max_seconds: float | None = None) -> SendReport:
 
 def sweep(runtime, now: datetime) -> dict:
     """Tick task: expire leases, keep early delivery reports tidy, and ask for a send if rows wait."""
-    from sms.jobs import enqueue_send
-
     with runtime.sessions() as session:
         counts = expire_leases(session, runtime.redis, now)
         counts["adopted"] += adopt_reports(session, None, now)
@@ -497,6 +499,6 @@ def sweep(runtime, now: datetime) -> dict:
             select(exists().where(OutboundSms.status == SmsStatus.QUEUED, OutboundSms.next_attempt_at <= now))
         )
     if due:
-        enqueue_send(runtime)
+        runtime.request_send()
     counts["send_requested"] = int(bool(due))
     return dict(counts)

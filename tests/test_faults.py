@@ -194,6 +194,7 @@ def own_runtime(runtime, redis_url: str, database_url: str | None = None) -> Run
         sessions=make_session_factory(engine),
         redis=redis_client(redis_url),
         clock=runtime.clock,
+        send_trigger=runtime.send_trigger,
     )
 
 

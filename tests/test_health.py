@@ -31,6 +31,7 @@ def broken(runtime):
             sessions=make_session_factory(engine),
             redis=runtime.redis if redis else redis_client(f"redis://127.0.0.1:{closed_port()}/0"),
             clock=runtime.clock,
+            send_trigger=runtime.send_trigger,
         )
         made.append((rt, database, redis))
         return create_app(runtime=rt).test_client()

@@ -12,10 +12,10 @@ from models.clock import DAKAR
 from sms import arrears_list
 from sms.reminders import digest
 from sms.reminders import rules as R
-from sms.reminders.hours import SendingHours
 from sms.reminders.messages import Item, render
 from sms.reminders.messages import segments as sms_segments
 from sms.reminders.rules import HEADER, OVERDUE, RULES
+from sms.sending_hours import SendingHours
 
 # Every text of the reminders catalog: due-date rules, arrears and promise sentences, the digest
 # and the arrears list it shares with RETARDS.

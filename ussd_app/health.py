@@ -27,7 +27,7 @@ HOME = """<!doctype html>
 
 def service_checks() -> dict[str, str]:
     """`ok` or `down: <error type>` for the database and for Redis."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     rt = runtime()
     checks = {}

@@ -30,6 +30,7 @@ from pathlib import Path
 from statistics import mean
 
 from bench.dataset import bench_engine, load, proportions
+from sms.jobs import enqueue_send
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = "bench_ussd"
@@ -62,7 +63,7 @@ def _runtime(db_url: str, redis_url: str):
     config = load_config(
         {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url, "APP_ENV": "development"}
     )
-    return Runtime.from_config(config)
+    return Runtime.from_config(config, enqueue_send)
 
 
 def prepare_sessions(rt, tids, per_connection: int) -> int:

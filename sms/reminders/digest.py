@@ -28,8 +28,8 @@ from models.messaging import DigestSent, OutboundSms
 from models.promises import Promise, PromiseStatus
 from sms import arrears_list
 from sms.outbox import mark_outbox_changed
-from sms.reminders.hours import SendingHours
 from sms.reminders.messages import language_of, segments
+from sms.sending_hours import SendingHours
 
 MONDAY = 0
 MAX_SEPTETS = 2 * 153

@@ -1,5 +1,7 @@
 """Reminder planning: set-based SQL into reminder_sent, then one outbox row per member and day.
 
+Over 400 lines: to be split by subject (planning SQL, writing messages) when next reworked.
+
 A run for day D (Africa/Dakar) does, in one transaction:
 1. one INSERT … SELECT into reminder_sent of every (unpaid instalment of an active loan, rule)
    whose rule fires on D, driven by the partial index `ix_instalment_unpaid_due_on`, with
@@ -36,9 +38,9 @@ from models.promises import settle as settle_promises
 from sms import telemetry
 from sms.outbox import mark_outbox_changed
 from sms.reminders import arrears, digest
-from sms.reminders.hours import SendingHours
 from sms.reminders.messages import Item, Officer, Promised, Recovery, language_of, render, segments
 from sms.reminders.rules import RULES, Rule
+from sms.sending_hours import SendingHours
 
 log = logging.getLogger("mbolo.reminders")
 

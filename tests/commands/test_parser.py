@@ -94,7 +94,16 @@ GOOD = [
     ("help me please", Command(Keyword.AIDE)),
     ("aide?", Command(Keyword.AIDE)),
     ("ARRÊT", Command(Keyword.STOP)),
+    ("stop", Command(Keyword.STOP)),
+    (" arret svp", Command(Keyword.STOP)),
+    ("STOP " + "x" * MAX_LENGTH, Command(Keyword.STOP)),  # however long the complaint, it opts out
     ("start", Command(Keyword.START)),
+    ("START.", Command(Keyword.START)),
+    ('"stop"', Command(Keyword.STOP)),
+    # the other aliases
+    ("depot m12 2000", Command(Keyword.DEP, member=no("M12"), amount=2_000)),
+    ("annuler R000015", Command(Keyword.ANNULE, code="R000015")),
+    ("balance m12", Command(Keyword.SOLDE, member=no("M12"))),
     # what other keyboards produce
     ("ＰＡＹ ｍ１２ ５０００", pay(no("M12"), 5_000)),
     ("PAY m12 ٥٠٠٠", pay(no("M12"), 5_000)),

@@ -250,7 +250,7 @@ def _loan_state(session: Session, member: Member, position) -> str:
 @with_appcontext
 def seed_demo_command() -> None:
     """Create the demo cooperative (idempotent) and print who to dial as."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     rt = runtime()
     with rt.sessions() as session:

@@ -50,7 +50,7 @@ class _Bar:
 
 def run_import(kind: str, path: Path, dry_run: bool) -> ImportResult:
     """Read the file, import it in one transaction, commit (or roll back for a dry run), report."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     rt = runtime()
     data = path.read_bytes()

@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 
 from i18n.formatting import format_money
 from sms.reminders import planner
-from sms.reminders.hours import SendingHours
+from sms.sending_hours import SendingHours
 
 reminders = AppGroup("reminders", help="Reminder SMS before and after each instalment.")
 
@@ -28,7 +28,7 @@ def parse_now(value: str, tz) -> datetime:
 @click.option("--now", "now_text", metavar="ISO-8601", help="Run as of this instant (naive = Africa/Dakar).")
 def run_command(now_text: str | None) -> None:
     """Plan the rules whose day is today (or --now's date) and write their outbox rows; idempotent."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     rt = runtime()
     now = parse_now(now_text, rt.config.tz) if now_text else rt.clock.now()
@@ -40,7 +40,7 @@ def run_command(now_text: str | None) -> None:
 @click.option("--limit", default=20, show_default=True, help="How many SMS texts to print.")
 def preview_command(day_text: str, limit: int) -> None:
     """What would go out that day, per rule; writes nothing."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     try:
         day = date.fromisoformat(day_text)

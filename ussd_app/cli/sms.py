@@ -57,7 +57,7 @@ def log_command(
     limit: int, as_json_flag: bool, status: str | None, phone: str | None, kind: str | None
 ) -> None:
     """The outbox, newest first."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     rt = runtime()
     stmt = select(OutboundSms).order_by(OutboundSms.id.desc()).limit(limit)
@@ -91,7 +91,7 @@ def log_command(
 def send_pending_command(now_text: str | None) -> None:
     """Send what is due in the outbox now, synchronously; one summary line."""
     from sms.sender import Sender
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     rt = runtime()
     if now_text:
