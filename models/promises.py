@@ -5,7 +5,7 @@ It is **kept** as soon as the member's repayments dated from the day it was reco
 date (reversed ones excluded) reach the amount; otherwise it is **broken** the day after its
 date. A new promise replaces the open one (`replaced`). While a promise is open and its date
 not yet past, arrears reminders pause for that member; the date itself gets the promise's own
-reminder (see docs/design.md, "Reminders").
+reminder (see docs/design.md, "Arrears, promises and the officers' digest").
 
 Lifecycle: open → kept | broken | replaced.
 """

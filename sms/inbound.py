@@ -36,7 +36,7 @@ class MalformedInbound(ValueError):
 
 @dataclass(frozen=True)
 class InboundForm:
-    """The fields of an incoming SMS as the gateway posts them (docs/design.md, "SMS gateway")."""
+    """The fields of an incoming SMS as the gateway posts them (docs/design.md, "Endpoints")."""
 
     gateway_id: str
     from_phone: str

@@ -2,7 +2,7 @@
 
 Kept whole (~500 lines) on purpose: claim, post and record are one lease protocol; its
 invariants (claimed rows committed before the HTTP call, each result committed) read in one
-place. The rules are in docs/design.md, "Sending SMS".
+place. The rules are in docs/design.md, "Sending".
 
 One row's life:
     queued ──claim (commit)──▶ sending ──HTTP──▶ sent (commit) ──report──▶ delivered | failed
