@@ -4,8 +4,8 @@ Days late are counted per member from D, the due date of their oldest unpaid ins
 active loan (an instalment is late from the day after its due date). Arrears reminder days are
 d = L + 7k days after D (L = 1 when that instalment's loan is weekly, 7 when monthly; k = 1, 2, …)
 while d ≤ 90, then the last of those plus 30k, with no end, until paid or written off (see
-docs/design.md, "Arrears, promises and the officers' digest"). The days are derived from the arithmetic, never from a table of
-days, so there is no silent end after a year.
+docs/design.md, "Arrears, promises and the officers' digest"). The days are derived from the
+arithmetic, never from a table of days, so there is no silent end after a year.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Following a late loan until it is paid: arrears days, promises and the officers' Monday digest,
-walked day by day over 200 days with the injected clock (docs/design.md, "Arrears, promises and the officers' digest")."""
+walked day by day over 200 days with the injected clock (docs/design.md, "Arrears, promises and
+the officers' digest")."""
 
 from __future__ import annotations
 
