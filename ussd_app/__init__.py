@@ -6,6 +6,7 @@ from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
 from config import Config, load_config
+from config.settings import DEV_SECRET_KEY
 from config.logs import configure as configure_logs
 from sms.runtime import Runtime
 
@@ -18,7 +19,7 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     configure_logs(cfg.LOG_LEVEL)
     app = Flask(__name__, instance_path=cfg.INSTANCE_DIR)
     app.config.from_mapping(cfg.as_flask())
-    app.config["SECRET_KEY"] = cfg.SECRET_KEY or "dev-secret-key"
+    app.config["SECRET_KEY"] = cfg.SECRET_KEY or DEV_SECRET_KEY
     app.extensions["mbolo"] = runtime
 
     @app.teardown_appcontext
