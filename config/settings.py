@@ -23,10 +23,13 @@ DEV_SECRET_KEY = "dev-secret-key"
 # The secrets production needs; each long, distinct, and not a value anyone else has seen.
 PRODUCTION_SECRETS = ("WEBHOOK_TOKEN", "PIN_SECRET", "SECRET_KEY")
 MIN_SECRET_LENGTH = 32
+GENERATE = "openssl rand -hex 32"
 # Values published in this repository (the test and development defaults); the deploy example's
 # placeholders are caught by their words below, whatever is written after them.
 KNOWN_VALUES = frozenset({DEV_PIN_SECRET, DEV_SECRET_KEY, "test-pin-secret", "test-secret-key"})
-_PLACEHOLDER = re.compile(r"change[-_ ]?me|changeme|replace[-_ ]?me|placeholder|example|secret[-_]?here|xxxx", re.I)
+_PLACEHOLDER = re.compile(
+    r"change[-_ ]?me|changeme|replace[-_ ]?me|placeholder|example|secret[-_]?here|xxxx", re.I
+)
 
 
 class ConfigError(ValueError):
@@ -217,9 +220,11 @@ def _secret_errors(config: Config, env) -> list[str]:
         if value in KNOWN_VALUES:
             errors.append(f"{name}: a development or test value must not be used in production")
         elif _PLACEHOLDER.search(value):
-            errors.append(f"{name}: still the example's placeholder; generate one (openssl rand -hex 32)")
+            errors.append(f"{name}: still the example's placeholder; generate one ({GENERATE})")
         elif len(value) < MIN_SECRET_LENGTH:
-            errors.append(f"{name}: at least {MIN_SECRET_LENGTH} characters in production (openssl rand -hex 32)")
+            errors.append(
+                f"{name}: at least {MIN_SECRET_LENGTH} characters in production (openssl rand -hex 32)"
+            )
         if value in seen:
             errors.append(f"{name}: must differ from {seen[value]}")
         seen.setdefault(value, name)

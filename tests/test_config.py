@@ -78,7 +78,9 @@ def _example_env() -> dict[str, str]:
     from pathlib import Path
 
     env = {}
-    for line in (Path(__file__).resolve().parent.parent / "deploy" / "mbolo.env.example").read_text().splitlines():
+    for line in (
+        (Path(__file__).resolve().parent.parent / "deploy" / "mbolo.env.example").read_text().splitlines()
+    ):
         if line.strip() and not line.lstrip().startswith("#"):
             name, _, value = line.partition("=")
             env[name.strip()] = value.strip()

@@ -6,9 +6,10 @@ from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
 from config import Config, load_config
-from config.settings import DEV_SECRET_KEY
 from config.logs import configure as configure_logs
+from config.settings import DEV_SECRET_KEY
 from sms.runtime import Runtime
+from ussd_app.web_request import BodyCap, WebRequest
 
 
 def create_app(config: Config | None = None, runtime: Runtime | None = None) -> Flask:
@@ -18,6 +19,8 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     cfg = runtime.config
     configure_logs(cfg.LOG_LEVEL)
     app = Flask(__name__, instance_path=cfg.INSTANCE_DIR)
+    app.request_class = WebRequest
+    app.wsgi_app = BodyCap(app.wsgi_app)
     app.config.from_mapping(cfg.as_flask())
     app.config["SECRET_KEY"] = cfg.SECRET_KEY or DEV_SECRET_KEY
     app.extensions["mbolo"] = runtime
