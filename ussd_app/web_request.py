@@ -53,8 +53,10 @@ class BodyCap:
         self.limit = limit
 
     def __call__(self, environ, start_response):
+        # Only a chunked body has an end to read to: gunicorn's reader for a request with neither
+        # a length nor chunks waits for the connection to close.
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
-        if not environ.get("CONTENT_LENGTH") and (chunked or environ.get("wsgi.input_terminated")):
+        if chunked and not environ.get("CONTENT_LENGTH"):
             data = environ["wsgi.input"].read(self.limit + 1)
             if len(data) > self.limit:
                 return RequestEntityTooLarge()(environ, start_response)
