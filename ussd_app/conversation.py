@@ -166,11 +166,12 @@ def answer(rt: Runtime, req: UssdRequest, engine: Engine = ENGINE) -> Reply:
 
 
 def loggable(secret: bool, free_input: bool, entry: str) -> str:
-    """The entry as the log line shows it: PINs masked, and on menus anything longer than a key."""
-    # A member who types the PIN at the wrong moment must not find it in the logs.
-    if secret or (not free_input and len(entry) > 2):
-        return "*" * min(len(entry), 8)
-    return entry[:20]
+    """The entry as the log line shows it: a menu key as typed, anything else by its length only."""
+    # A member who types the PIN at the wrong moment (an amount, a quantity, a menu) must not find
+    # it in the logs: free input and long menu entries are stars, one per character.
+    if secret or free_input or len(entry) > 2:
+        return "*" * min(len(entry), 20)
+    return entry
 
 
 def _language(hop: Hop | None, record: SessionRecord | None) -> str:

@@ -1,4 +1,5 @@
-"""Keep what the gateway tells: a delivery report's networkCode and retryCount, an inbound SMS's date.
+"""Keep what the gateway tells: a delivery report's networkCode and retryCount, an inbound SMS's date;
+admin accounts' session generation (raised at logout, so a copied cookie dies with the session).
 
 Revision ID: 0012
 Revises: 0011
@@ -22,9 +23,13 @@ def upgrade() -> None:
             batch.add_column(sa.Column("retry_count", sa.Integer(), nullable=True))
     with op.batch_alter_table("inbound_sms") as batch:
         batch.add_column(sa.Column("sent_at", models.base.UTCDateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("admin_user") as batch:
+        batch.add_column(sa.Column("session_generation", sa.Integer(), server_default="0", nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("admin_user") as batch:
+        batch.drop_column("session_generation")
     with op.batch_alter_table("inbound_sms") as batch:
         batch.drop_column("sent_at")
     for table in ("early_delivery_report", "outbound_sms"):
