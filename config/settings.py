@@ -24,6 +24,9 @@ DEV_SECRET_KEY = "dev-secret-key"
 PRODUCTION_SECRETS = ("WEBHOOK_TOKEN", "PIN_SECRET", "SECRET_KEY")
 MIN_SECRET_LENGTH = 32
 GENERATE = "openssl rand -hex 32"
+# No amount above this ever reaches the ledger, whatever MAX_AMOUNT says: a million such amounts
+# still sum within a BIGINT (and SQLite's 64-bit integers), so no balance or page can overflow.
+AMOUNT_CEILING = 10**12
 # Values published in this repository (the test and development defaults); the deploy example's
 # placeholders are caught by their words below, whatever is written after them.
 KNOWN_VALUES = frozenset({DEV_PIN_SECRET, DEV_SECRET_KEY, "test-pin-secret", "test-secret-key"})
@@ -133,7 +136,7 @@ _PARSERS = {
     "SMS_COST_PER_SEGMENT": (int, lambda v: v >= 0, "a whole number of XOF"),
     "REMINDER_HOUR": (int, lambda v: 0 <= v <= 23, "an hour from 0 to 23"),
     "INSTALMENT_ROUNDING": (int, lambda v: v >= 1, "a whole number of XOF, at least 1"),
-    "MAX_AMOUNT": (int, lambda v: 1 <= v <= 10**12, "a whole number of XOF from 1 to 10^12"),
+    "MAX_AMOUNT": (int, lambda v: 1 <= v <= AMOUNT_CEILING, "a whole number of XOF from 1 to 10^12"),
     "PURGE_MONTHS": (int, lambda v: v >= 1, "a whole number of months, at least 1"),
     "QUIET_HOURS": (_hours, lambda v: True, "hours such as 20-8"),
     "PRODUCTION_RECEIPT_SMS": (_flag, lambda v: True, "on or off"),

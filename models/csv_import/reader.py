@@ -19,6 +19,7 @@ from functools import cache
 
 import phonenumbers
 
+from config.settings import Config
 from models.csv_import.result import Issue
 from models.errors import MboloError
 from models.phones import InvalidPhone, normalise
@@ -161,15 +162,19 @@ def parse_date(raw: str, column: str) -> date:
     raise BadValue(f"{column} {raw!r} is not a date (expected YYYY-MM-DD or DD/MM/YYYY)")
 
 
-def parse_amount(raw: str, column: str) -> int:
-    """A whole number of XOF; digits may be grouped with spaces, no-break spaces or dots."""
+def parse_amount(raw: str, column: str, limit: int = Config.MAX_AMOUNT) -> int:
+    """A whole number of XOF up to `limit` (MAX_AMOUNT); digits may be grouped with spaces or dots."""
     text = raw.translate(_SPACES)
     text = re.sub(r"(?i)(f|fcfa|cfa|xof)$", "", text)
-    if re.fullmatch(r"\d+", text):
-        return int(text)
-    if re.fullmatch(r"\d{1,3}(\.\d{3})+", text):
-        return int(text.replace(".", ""))
-    raise BadValue(f"{column} {raw!r} is not a whole number of XOF (write 12500, 12 500 or 12.500)")
+    if re.fullmatch(r"\d{1,15}", text):
+        value = int(text)
+    elif re.fullmatch(r"\d{1,3}(\.\d{3}){1,4}", text):
+        value = int(text.replace(".", ""))
+    else:
+        raise BadValue(f"{column} {raw!r} is not a whole number of XOF (write 12500, 12 500 or 12.500)")
+    if value > limit:
+        raise BadValue(f"{column} {raw!r} is more than the largest amount accepted ({limit:,} XOF)")
+    return value
 
 
 def parse_count(raw: str, column: str, low: int, high: int) -> int:
