@@ -351,6 +351,7 @@ class Sender:
         now = self.runtime.clock.now()
         by_number = {r.number: r for r in results or []}
         sent, failed, retry, uncertain, outcome = [], [], [], [], Counter(requests=1)
+        account_trouble: set[str] = set()
         for row in rows:
             if error is None:
                 result = by_number.get(row.to)
@@ -367,6 +368,21 @@ class Sender:
                     _log_row(row, SmsStatus.SENT, message_id=result.message_id, cost=cost)
                     continue
                 reason = result.reason if result is not None else "not in the gateway's answer"
+                if result is not None and result.transient and row.attempt < MAX_ATTEMPTS:
+                    # The account or the gateway, not the message: retried like a 5xx of the request.
+                    # Its reason (e.g. InsufficientBalance) feeds the failures counter that alerts.
+                    delay = BACKOFF[row.attempt - 1]
+                    retry.append(
+                        {
+                            "row_id": row.id,
+                            "attempt": row.attempt,
+                            "reason": reason[:200],
+                            "retry_at": now + delay,
+                        }
+                    )
+                    _log_row(row, SmsStatus.QUEUED, reason=reason, retry_in_s=int(delay.total_seconds()))
+                    account_trouble.add(reason)
+                    continue
                 failed.append({"row_id": row.id, "attempt": row.attempt, "reason": reason[:200]})
                 _log_row(row, SmsStatus.FAILED, reason=reason)
             elif isinstance(error, SmsUncertain) and not presend.resent_when_lost(row.kind):
@@ -406,6 +422,8 @@ class Sender:
             if sent:
                 apply_early_reports(session, [p["message_id"] for p in sent], now)
             session.commit()
+        for reason in sorted(account_trouble):
+            log.error("sms.gateway_account", extra={"reason": reason, "action": "retried with backoff"})
         outcome.update(sent=len(sent), failed=len(failed), retried=len(retry), unknown=len(uncertain))
         return outcome
 
