@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import phonenumbers
 
 
@@ -9,9 +11,31 @@ class InvalidPhone(ValueError):
     """The text is not a valid mobile number."""
 
 
+def canonical(raw: str) -> str:
+    """The number as typed, with every digit ASCII and every space or invisible mark one plain space.
+
+    The one reading of what people type or paste: full-width (`７７`) and Arabic-Indic (`٧٧`) digits
+    are digits; no-break, narrow no-break (U+202F, French number formatting) and thin spaces,
+    tabs, zero-width and direction marks separate groups like a space. `normalise` and the CSV
+    import's fast reader both start here, so they cannot disagree on a character.
+    """
+    text = raw or ""
+    if text.isascii():
+        return text.replace("\t", " ").strip()
+    out = []
+    for ch in unicodedata.normalize("NFKC", text):
+        if ch.isdecimal():
+            out.append(str(unicodedata.decimal(ch)))
+        elif ch.isspace() or unicodedata.category(ch) == "Cf":
+            out.append(" ")
+        else:
+            out.append(ch)
+    return "".join(out).strip()
+
+
 def normalise(raw: str, region: str = "SN") -> str:
     """Parse `77 123 45 67`, `221771234567`, `+221…`, `00221…` into E.164; raise InvalidPhone."""
-    text = (raw or "").strip().replace("\u00a0", " ")
+    text = canonical(raw)
     if not text:
         raise InvalidPhone("empty phone number")
     digits = "".join(ch for ch in text if ch.isdigit())

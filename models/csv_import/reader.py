@@ -22,7 +22,7 @@ import phonenumbers
 from config.settings import Config
 from models.csv_import.result import Issue
 from models.errors import MboloError
-from models.phones import InvalidPhone, normalise
+from models.phones import InvalidPhone, canonical, normalise
 
 # Called as rows are handled: (rows done so far, rows in the file).
 Progress = Callable[[int, int], None]
@@ -236,7 +236,7 @@ class PhoneReader:
         ]
         code = str(meta.country_code)
         self.fast = (
-            re.compile(rf"(?:\+{code}|00{code}|{code})?(\d{{{length}}})"),
+            re.compile(rf"(?:\+{code}|00{code}|{code})?(\d{{{length}}})", re.ASCII),
             re.compile(meta.general_desc.national_number_pattern),
             re.compile("|".join(f"(?:{p})" for p in types)),
             f"+{code}",
@@ -246,7 +246,7 @@ class PhoneReader:
         """E.164, or InvalidPhone."""
         if self.fast is not None:
             form, general, typed, prefix = self.fast
-            text = raw.translate(_SPACES)
+            text = canonical(raw).replace(" ", "")
             match = form.fullmatch(text)
             # A leading 0 is an international prefix (00…) or a typo: leave those to phonenumbers.
             if match and (text[0] != "0" or text.startswith(prefix.replace("+", "00"))):
