@@ -248,3 +248,20 @@ def test_the_local_gateway_gives_a_real_message_id_for_every_accepted_code(
     sender.send_due()
     sent = fresh(db, row.id)
     assert sent.status == SmsStatus.SENT and sent.gateway_message_id.startswith("ATXid_")
+
+
+def test_a_demo_cooperatives_sms_never_reach_the_real_gateway(db, clock, sender, sms_gateway, capsys):
+    """SMS_GATEWAY=africastalking, yet a demo cooperative's receipt is printed, not posted: marked console."""
+    from tests import factories as f
+
+    demo = f.coop(db, "GIE Demo", "DEM", demo=True)
+    real = f.coop(db, "GIE Saloum", "SLM")
+    db.commit()
+    shown = queue(db, clock, to="+221770000001", text="Recu demo", cooperative_id=demo.id)
+    posted = queue(db, clock, to="+221770000002", text="Recu vrai", cooperative_id=real.id)
+    sender.send_due()
+    printed = fresh(db, shown.id)
+    assert printed.status == SmsStatus.SENT and printed.gateway_message_id.startswith("console-")
+    assert fresh(db, posted.id).gateway_message_id.startswith("ATXid_")
+    assert [r["to"] for r in sms_gateway.requests()] == ["+221770000002"]
+    assert "Recu demo" in capsys.readouterr().out
