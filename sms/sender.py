@@ -38,7 +38,7 @@ from models.cooperative import Cooperative
 from models.database import is_postgres
 from models.enums import SmsStatus
 from models.messaging import OutboundSms
-from models.phones import mask
+from models.phones import is_fictional, mask
 from sms import gateways, presend, telemetry
 from sms.delivery import adopt_reports, apply_early_reports, expire_early_reports
 from sms.exceptions import SmsError, SmsRejected, SmsUnavailable, SmsUncertain
@@ -254,7 +254,7 @@ class Sender:
                             row.segments,
                             row.cost,
                             (row.attempts or 0) + 1,
-                            row.cooperative_id in demo,
+                            row.cooperative_id in demo or is_fictional(row.to),
                         )
                     )
             plain = {"synchronize_session": False}

@@ -22,7 +22,7 @@ import phonenumbers
 from config.settings import Config
 from models.csv_import.result import Issue
 from models.errors import MboloError
-from models.phones import InvalidPhone, canonical, normalise
+from models.phones import canonical, normalise
 
 # Called as rows are handled: (rows done so far, rows in the file).
 Progress = Callable[[int, int], None]
@@ -253,5 +253,5 @@ class PhoneReader:
                 national = match[1]
                 if general.fullmatch(national) and typed.fullmatch(national):
                     return prefix + national
-                raise InvalidPhone(f"not a valid number: {raw!r}")
+                # Not a number of any type: normalise refuses it (or knows it as a demo number).
         return normalise(raw, self.region)
