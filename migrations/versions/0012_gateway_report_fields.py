@@ -2,7 +2,7 @@
 admin accounts' session generation (raised at logout, so a copied cookie dies with the session).
 
 Revision ID: 0012
-Revises: 0011
+Revises: 0020
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 import models.base
 
 revision = "0012"
-down_revision = "0011"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
