@@ -31,6 +31,7 @@ from pathlib import Path
 import redis
 import requests
 from rq import Queue, Worker
+from rq.serializers import JSONSerializer
 from sqlalchemy import text
 
 from bench.dataset import bench_engine
@@ -150,7 +151,7 @@ def run(personal: int = PERSONAL, workers: int = WORKERS) -> dict:
         "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prometheus"),
     }
     connection = redis.Redis.from_url(redis_url)
-    queue = Queue(QUEUE, connection=connection)
+    queue = Queue(QUEUE, connection=connection, serializer=JSONSerializer)
     queue.empty()
     processes = start_workers(workers, env, log)
     try:

@@ -84,6 +84,12 @@ def on_starting(server):
     /metrics). Dropping dead ones resets those counters, which Prometheus reads as a restart.
     """
     METRICS_DIR.mkdir(parents=True, exist_ok=True)
+    if not os.environ.get("REDIS_URL"):
+        # Embedded defaults: the master starts the one redis-server and stops it in on_exit; the
+        # workers inherit its URL and are plain clients (none of them owns it, none leaks it).
+        from config.embedded import embedded_redis_url
+
+        os.environ["REDIS_URL"] = embedded_redis_url(str(_instance))
     for path in METRICS_DIR.glob("*.db"):
         match = _METRIC_FILE.match(path.name)
         if match and not _alive(int(match[1])):
@@ -95,3 +101,10 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid, str(METRICS_DIR))
+
+
+def on_exit(server):
+    """The master stops: so does the embedded redis-server it started, if any."""
+    from config.embedded import stop_embedded
+
+    stop_embedded()

@@ -7,7 +7,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-from config.redaction import mask_secrets
+from config.redaction import SecretFilter, mask_secrets
 
 _RESERVED = set(vars(logging.makeLogRecord({})))
 
@@ -40,3 +40,7 @@ def configure(level: str = "INFO") -> None:
     logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = True
+    # `flask run`'s access log (the development server) shows the request line: mask its query.
+    werkzeug = logging.getLogger("werkzeug")
+    if not any(isinstance(f, SecretFilter) for f in werkzeug.filters):
+        werkzeug.addFilter(SecretFilter())

@@ -1,17 +1,26 @@
-"""Secrets kept out of logs: the webhook token travels in the query string (`?token=…`)."""
+"""Secrets kept out of logs: the webhook token travels in the query string (`?token=…`).
+
+The whole query string of any path is masked (`/ussd?***`): a token spelt `tok%65n=`, or put in
+a parameter we never thought of, must not reach a log either. `token=VALUE` outside a URL is
+masked too (a message that quotes a setting).
+"""
 
 from __future__ import annotations
 
 import logging
 import re
 
-# Any `…token=VALUE` in a URL or message (also `access_token=`), up to the next separator.
+# A path (or URL) followed by a query string: everything from `?` to the next space or quote.
+_QUERY = re.compile(r"((?:https?://[^\s/?\"']*)?/[^\s?\"']*)\?[^\s\"'#]*")
+# Any `…token=VALUE` in a message (also `access_token=`), up to the next separator.
 _TOKEN = re.compile(r"(?i)(token=)[^&;\s\"'#]*")
 MASK = "***"
 
 
 def mask_secrets(text: str) -> str:
-    """The text with every `token=VALUE` written `token=***`."""
+    """The text with every query string written `?***` and every `token=VALUE` written `token=***`."""
+    if "?" in text:
+        text = _QUERY.sub(lambda m: m[1] + "?" + MASK, text)
     if "=" not in text:
         return text
     return _TOKEN.sub(lambda m: m[1] + MASK, text)

@@ -19,6 +19,20 @@ ENVIRONMENTS = ("development", "production", "test")
 GATEWAYS = ("africastalking", "console")
 REQUIRED_IN_PRODUCTION = ("WEBHOOK_TOKEN", "DATABASE_URL", "REDIS_URL", "PIN_SECRET")
 DEV_PIN_SECRET = "dev-only-pin-secret-change-me"
+DEV_SECRET_KEY = "dev-secret-key"
+# The secrets production needs; each long, distinct, and not a value anyone else has seen.
+PRODUCTION_SECRETS = ("WEBHOOK_TOKEN", "PIN_SECRET", "SECRET_KEY")
+MIN_SECRET_LENGTH = 32
+GENERATE = "openssl rand -hex 32"
+# No amount above this ever reaches the ledger, whatever MAX_AMOUNT says: a million such amounts
+# still sum within a BIGINT (and SQLite's 64-bit integers), so no balance or page can overflow.
+AMOUNT_CEILING = 10**12
+# Values published in this repository (the test and development defaults); the deploy example's
+# placeholders are caught by their words below, whatever is written after them.
+KNOWN_VALUES = frozenset({DEV_PIN_SECRET, DEV_SECRET_KEY, "test-pin-secret", "test-secret-key"})
+_PLACEHOLDER = re.compile(
+    r"change[-_ ]?me|changeme|replace[-_ ]?me|placeholder|example|secret[-_]?here|xxxx", re.I
+)
 
 
 class ConfigError(ValueError):
@@ -70,6 +84,9 @@ class Config:
     QUIET_HOURS: tuple[int, int] = (20, 8)
     INSTALMENT_ROUNDING: int = 5
     PRODUCTION_RECEIPT_SMS: bool = False
+    # The largest amount any entry point accepts (SMS, USSD, CSV): far above a member's dealings,
+    # far below what the database's integer columns hold.
+    MAX_AMOUNT: int = 10_000_000
     SECRET_KEY: str = ""
     PURGE_MONTHS: int = 12
     LOG_LEVEL: str = "INFO"
@@ -119,6 +136,7 @@ _PARSERS = {
     "SMS_COST_PER_SEGMENT": (int, lambda v: v >= 0, "a whole number of XOF"),
     "REMINDER_HOUR": (int, lambda v: 0 <= v <= 23, "an hour from 0 to 23"),
     "INSTALMENT_ROUNDING": (int, lambda v: v >= 1, "a whole number of XOF, at least 1"),
+    "MAX_AMOUNT": (int, lambda v: 1 <= v <= AMOUNT_CEILING, "a whole number of XOF from 1 to 10^12"),
     "PURGE_MONTHS": (int, lambda v: v >= 1, "a whole number of months, at least 1"),
     "QUIET_HOURS": (_hours, lambda v: True, "hours such as 20-8"),
     "PRODUCTION_RECEIPT_SMS": (_flag, lambda v: True, "on or off"),
@@ -186,8 +204,31 @@ def _check(config: Config, env) -> list[str]:
         for name in REQUIRED_IN_PRODUCTION:
             if not env.get(name, "").strip():
                 errors.append(f"{name}: required when APP_ENV=production")
-        if config.PIN_SECRET == DEV_PIN_SECRET:
-            errors.append("PIN_SECRET: the development value must not be used in production")
         if not config.SECRET_KEY:
             errors.append("SECRET_KEY: required when APP_ENV=production (signs admin sessions)")
+        errors.extend(_secret_errors(config, env))
+        if config.DATABASE_URL.startswith("sqlite"):
+            errors.append("DATABASE_URL: production needs PostgreSQL, not SQLite")
+    return errors
+
+
+def _secret_errors(config: Config, env) -> list[str]:
+    """Each production secret long, distinct, and neither a placeholder nor a published value."""
+    errors = []
+    seen: dict[str, str] = {}
+    for name in PRODUCTION_SECRETS:
+        value = getattr(config, name)
+        if not value or (name != "SECRET_KEY" and not env.get(name, "").strip()):
+            continue  # reported as missing above
+        if value in KNOWN_VALUES:
+            errors.append(f"{name}: a development or test value must not be used in production")
+        elif _PLACEHOLDER.search(value):
+            errors.append(f"{name}: still the example's placeholder; generate one ({GENERATE})")
+        elif len(value) < MIN_SECRET_LENGTH:
+            errors.append(
+                f"{name}: at least {MIN_SECRET_LENGTH} characters in production (openssl rand -hex 32)"
+            )
+        if value in seen:
+            errors.append(f"{name}: must differ from {seen[value]}")
+        seen.setdefault(value, name)
     return errors

@@ -1,12 +1,17 @@
 """GSM-7: what a basic phone shows and what an SMS segment holds (shared by USSD and SMS).
 
 Texts are folded to the GSM 03.38 default alphabet so a screen never turns into "?" boxes and
-an SMS never falls into UCS-2 (70 characters a segment instead of 160).
+an SMS never falls into UCS-2 (70 characters a segment instead of 160). Texts are NFC-normalised
+first: a phone or a spreadsheet may send `e` + U+0301 for `é`, which must fold like `é`.
+
+Segments, as the network bills them: GSM-7 160 septets, 153 a part when concatenated, and an
+escape pair (`€ [ ] { } ~ ^ \\ |`) never split across parts; UCS-2 70 code units, 67 a part, a
+surrogate pair (emoji) never split. Parts are filled greedily, so a pair that does not fit in what
+a part has left starts the next one.
 """
 
 from __future__ import annotations
 
-import math
 import unicodedata
 
 from i18n.accents import strip_accents
@@ -63,6 +68,8 @@ def fold_char(ch: str) -> str:
         return ch
     if ch in _SPECIAL:
         return _SPECIAL[ch]
+    if unicodedata.combining(ch):
+        return ""  # an accent left over after NFC (nothing to compose with): the letter stays plain
     base = strip_accents(ch)
     if base and all(c in BASIC or c in EXTENSION for c in base):
         return base
@@ -88,9 +95,22 @@ def septets(text: str) -> int:
 
 
 def segments(text: str) -> int:
-    """Number of SMS segments: 160/153 septets in GSM-7, 70/67 characters in UCS-2."""
+    """Number of SMS parts: 160/153 septets in GSM-7, 70/67 code units in UCS-2, pairs never split."""
     if is_gsm7(text):
-        n = septets(text)
-        return 1 if n <= 160 else math.ceil(n / 153)
-    n = len(text.encode("utf-16-le")) // 2
-    return 1 if n <= 70 else math.ceil(n / 67)
+        if septets(text) <= 160:
+            return 1
+        return _parts((2 if ch in EXTENSION else 1 for ch in text), 153)
+    if len(text.encode("utf-16-le")) // 2 <= 70:
+        return 1
+    return _parts((2 if ord(ch) > 0xFFFF else 1 for ch in text), 67)
+
+
+def _parts(costs, size: int) -> int:
+    """Parts needed to carry units of the given costs in order, no unit split across two parts."""
+    parts, used = 1, 0
+    for cost in costs:
+        if used + cost > size:
+            parts += 1
+            used = 0
+        used += cost
+    return parts

@@ -13,6 +13,7 @@ already saved instead of sending the treasurers a second one.
 
 from __future__ import annotations
 
+from config.settings import Config
 from i18n.catalog import N_
 from i18n.formatting import format_money
 from menus.hop import Hop
@@ -23,7 +24,6 @@ from models.position import member_position
 from sms.declarations import declare_repayment
 
 TASK_KEYS = ("dm", "da", "dk", "dc", "dr")
-MAX_AMOUNT = 100_000_000
 
 
 def start(hop: Hop) -> str:
@@ -41,15 +41,21 @@ ROUTE = Decide(start, "declare", "declare_no_loan")
 
 
 def amount(raw: str) -> int:
-    """Whole francs; spaces and dots between digit groups allowed (`5 000`, `5.000`)."""
+    """Whole francs; spaces and dots between digit groups allowed (`5 000`, `5.000`).
+
+    The upper bound is checked against MAX_AMOUNT by `check_amount`, which knows the settings.
+    """
     text = raw.strip().replace(" ", "").replace(".", "")
-    if not text.isdigit() or not 1 <= int(text) <= MAX_AMOUNT:
+    if not (text.isascii() and text.isdigit()) or len(text) > 15 or int(text) < 1:
         raise Invalid(N_("Tapez le montant en chiffres, par exemple 5000."))
     return int(text)
 
 
 def check_amount(hop: Hop) -> str:
-    """At most what remains to pay (a treasurer could not confirm more)."""
+    """At most what remains to pay (a treasurer could not confirm more), and at most MAX_AMOUNT."""
+    limit = hop.config.MAX_AMOUNT if hop.config is not None else Config.MAX_AMOUNT
+    if hop.value > limit:
+        raise Invalid(N_("Au plus {max}."), max=format_money(limit))
     if hop.value > hop.ctx.get("dm", 0):
         raise Invalid(N_("Au plus {max}."), max=format_money(hop.ctx.get("dm", 0)))
     return "declare_confirm"

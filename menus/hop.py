@@ -8,7 +8,6 @@ screens' callbacks read and change it (`ctx`, `view`, `hint`) and stage database
 from __future__ import annotations
 
 import hashlib
-import hmac
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
@@ -19,6 +18,7 @@ from config import Config
 from i18n.catalog import translate
 from models.clock import Clock
 from models.enums import Source
+from models.pin import hash_pin, verify_pin
 from sms.outbox import KICK_MANUALLY, take_pending
 
 
@@ -146,19 +146,28 @@ class Hop:
 
     @property
     def idempotency_key(self) -> str:
-        """Unique key of this hop, (sessionId, step): store it on rows a write action creates.
+        """Unique key of this hop, (sessionId, phone, step): store it on rows a write action creates.
 
-        A hop replayed after a lost answer finds the row already there instead of adding a second.
+        A hop replayed after a lost answer finds the row already there instead of adding a second;
+        the phone is part of it because a session belongs to its phone (a sessionId sent again
+        with another number is another session and must never find the first one's row).
         """
-        raw = f"{self.session_id}:{self.step}"
+        raw = f"{self.session_id}:{self.phone}:{self.step}"
         if len(raw) <= 100:
             return f"ussd:{raw}"
         return "ussd:" + hashlib.sha256(raw.encode()).hexdigest()[:40]
 
     def seal(self, secret_input: str) -> str:
-        """A keyed hash of a PIN entry, bound to this session: what ctx keeps instead of the PIN."""
-        mac = hmac.new(self.pin_secret.encode(), f"{self.session_id}\x00{secret_input}".encode(), "sha256")
-        return mac.hexdigest()[:24]
+        """A PIN awaiting confirmation as ctx keeps it: the member table's slow salted hash, never less.
+
+        A fast keyed hash would give the PIN back to whoever holds PIN_SECRET and the record in a
+        fraction of a second; this costs a guesser as much as the stored PIN does.
+        """
+        return hash_pin(secret_input, self.pin_secret)
+
+    def sealed_matches(self, secret_input: str, sealed: str | None) -> bool:
+        """True when `secret_input` is the PIN `seal` sealed (constant-time)."""
+        return verify_pin(secret_input, sealed, self.pin_secret)
 
     def t(self, msgid: str, **values) -> str:
         """A text in the member's language (GSM-7 folded)."""

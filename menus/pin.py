@@ -77,7 +77,7 @@ def enter_pin(hop: Hop) -> str:
 
 def _store_if_confirmed(hop: Hop) -> bool:
     """The confirmation matches the sealed first entry → store the PIN; else set the hint, store nothing."""
-    if hop.seal(hop.value) != hop.ctx.pop("pin_seal", None):
+    if not hop.sealed_matches(hop.value, hop.ctx.pop("pin_seal", None)):
         hop.fail(N_("Les deux codes diffèrent. Recommencez."))
         return False
     set_pin(hop.db, hop.member_id, hop.value, secret=hop.pin_secret, now=hop.now, source=hop.source)

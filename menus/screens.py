@@ -116,7 +116,7 @@ def whole_number(low: int, high: int) -> Callable[[str], int]:
 
     def accept(raw: str) -> int:
         text = raw.strip().replace(" ", "").replace(".", "")
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()) or len(text) > 15:
             raise Invalid(N_("Tapez un nombre entier."))
         value = int(text)
         if not low <= value <= high:

@@ -43,6 +43,8 @@ class AdminUser(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     last_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Raised at logout: every session cookie issued before it is refused (sessions end server-side).
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     @property

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from config.settings import AMOUNT_CEILING
 from models import audit, codes
 from models.cooperative import Member
 from models.database import for_update, lock_member
@@ -42,8 +43,10 @@ def create_loan(
     source: str = Source.CLI,
 ) -> Loan:
     """Create a loan and its schedule."""
-    if principal <= 0:
+    if not 0 < principal <= AMOUNT_CEILING:
         raise Refused("principal", principal=principal)
+    if not 0 <= interest <= AMOUNT_CEILING:
+        raise Refused("interest", interest=interest)
     if interest < 0:
         raise Refused("interest", interest=interest)
     first = first_due_date(disbursed_on, frequency, first_due_on)
@@ -124,7 +127,7 @@ def record_repayment(
     actor: str | None = None,
 ) -> Allocation:
     """Post a repayment, filling unpaid instalments oldest due date first (or one loan's only)."""
-    if amount <= 0:
+    if not 0 < amount <= AMOUNT_CEILING:
         raise Refused("amount", amount=amount)
     stmt = select(Loan).where(Loan.member_id == member.id, Loan.status == LoanStatus.ACTIVE)
     if loan is not None:
@@ -291,7 +294,7 @@ def post_savings(
     note: str | None = None,
 ) -> tuple[SavingsEntry, int]:
     """Post an opening, deposit or withdrawal (amount > 0); return the entry and the new balance."""
-    if amount <= 0:
+    if not 0 < amount <= AMOUNT_CEILING:
         raise Refused("amount", amount=amount)
     _lock_member(session, member)
     balance = savings_balance(session, member.id)

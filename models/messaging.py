@@ -82,6 +82,9 @@ class OutboundSms(Base):
     # First time a sender took the row (the day's budget counts rows by it).
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # From the last delivery report: the operator's network and how often the gateway retried.
+    network_code: Mapped[str | None] = mapped_column(String(10))
+    retry_count: Mapped[int | None] = mapped_column(Integer)
     # Set by `purge` when the text and number were anonymised (docs/privacy.md, purge).
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -98,6 +101,8 @@ class EarlyDeliveryReport(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # The report's phoneNumber: lets a row left `unknown` by a dead worker adopt its report.
     phone: Mapped[str | None] = mapped_column(String(20))
+    network_code: Mapped[str | None] = mapped_column(String(10))
+    retry_count: Mapped[int | None] = mapped_column(Integer)
 
 
 class InboundSms(Base):
@@ -122,6 +127,8 @@ class InboundSms(Base):
     text: Mapped[str] = mapped_column(Text)
     link_id: Mapped[str | None] = mapped_column(String(100))
     network_code: Mapped[str | None] = mapped_column(String(10))
+    # The gateway's `date` (when the member's phone sent it, UTC); None when absent or unreadable.
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # `simulator` when the phone simulator posted it (the webhook's trusted marker), else `sms`:
     # kept with the row so a retried message records the same source as its first attempt.
     source: Mapped[str] = mapped_column(String(12), default=Source.SMS, server_default=Source.SMS.value)

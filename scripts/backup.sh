@@ -4,6 +4,8 @@
 # (180). Copy BACKUP_DIR off the machine afterwards (BACKUP_COPY, e.g. "rclone copy {} remote:mbolo"):
 # a backup on the same disk dies with it. Redis is not backed up: it holds nothing the database lacks.
 set -euo pipefail
+# Dumps hold every member's phone and money: readable by the owner only, whatever the caller's umask.
+umask 077
 
 : "${DATABASE_URL:?DATABASE_URL is not set}"
 dir="${BACKUP_DIR:-/var/backups/mbolo}"
@@ -15,6 +17,7 @@ url="${DATABASE_URL/postgresql+psycopg:\/\//postgresql://}"
 url="${url/#postgres:\/\//postgresql://}"
 
 mkdir -p "$dir"
+chmod 700 "$dir"
 stamp="$(date -u +%Y-%m-%d)"
 final="$dir/mbolo-$stamp.dump"
 partial="$dir/.mbolo-$stamp.dump.partial"
@@ -22,6 +25,7 @@ started=$SECONDS
 
 pg_dump --format=custom --no-owner --no-privileges --file="$partial" --dbname="$url"
 pg_restore --list "$partial" >/dev/null # the archive's table of contents reads back
+chmod 600 "$partial"
 mv "$partial" "$final"
 if [ "$(date -u +%d)" = "01" ]; then
   cp "$final" "$dir/monthly-mbolo-$stamp.dump"

@@ -1,9 +1,11 @@
 """Delivery reports (docs/design.md, "Sending"): gateway status → outbox status, only ever forward.
 
-`Success` → delivered; `Sent`, `Submitted`, `Buffered` → sent; `Rejected`, `Failed`, `Expired` →
-failed with the failureReason. Unknown values are logged and change nothing. A report whose
-message id is not known yet (the sender has not committed the gateway's answer) is kept as an
-EarlyDeliveryReport for an hour and applied when the id appears. Duplicates are harmless.
+`Success` → delivered; `Sent`, `Submitted`, `Buffered` → sent; `Rejected`, `Failed`, `Expired`,
+`AbsentSubscriber` → failed with the failureReason (or the status when there is none); the
+report's networkCode and retryCount are kept on the row. Unknown values are logged and change
+nothing. A report whose message id is not known yet (the sender has not committed the gateway's
+answer) is kept as an EarlyDeliveryReport for an hour and applied when the id appears.
+Duplicates are harmless.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ REPORTED = {
     "Rejected": SmsStatus.FAILED,
     "Failed": SmsStatus.FAILED,
     "Expired": SmsStatus.FAILED,
+    "AbsentSubscriber": SmsStatus.FAILED,
 }
 
 # The statuses a report may move a row out of, per target: never backwards, never out of a final state.
@@ -50,10 +53,12 @@ class DeliveryReport:
     status: str
     phone: str | None = None
     failure_reason: str | None = None
+    network_code: str | None = None
+    retry_count: int | None = None
 
     @classmethod
     def parse(cls, form) -> DeliveryReport:
-        """Read `id, status, phoneNumber, failureReason`; ValueError when id or status is missing."""
+        """Read the report's fields; ValueError when id or status is missing."""
         message_id = (form.get("id") or "").strip()
         status = (form.get("status") or "").strip()
         if not message_id or not status or len(message_id) > 100:
@@ -63,11 +68,35 @@ class DeliveryReport:
             status=status,
             phone=(form.get("phoneNumber") or "").strip() or None,
             failure_reason=(form.get("failureReason") or "").strip()[:200] or None,
+            network_code=(form.get("networkCode") or "").strip()[:10] or None,
+            retry_count=_count(form.get("retryCount")),
         )
 
 
-def _apply(session: Session, message_id: str, target: SmsStatus, reason: str | None, now: datetime) -> int:
+def _count(raw: str | None) -> int | None:
+    """A small non-negative count, or None (the field is informational: never a reason to refuse)."""
+    raw = (raw or "").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else None
+
+
+def _reason(status: str, failure_reason: str | None) -> str:
+    return (failure_reason or status)[:200]
+
+
+def _apply(
+    session: Session,
+    message_id: str,
+    target: SmsStatus,
+    reason: str | None,
+    now: datetime,
+    network_code: str | None = None,
+    retry_count: int | None = None,
+) -> int:
     values: dict = {"status": target, "updated_at": now}
+    if network_code is not None:
+        values["network_code"] = network_code
+    if retry_count is not None:
+        values["retry_count"] = retry_count
     if target == SmsStatus.DELIVERED:
         values["delivered_at"] = now
     if target == SmsStatus.FAILED:
@@ -96,16 +125,21 @@ def record_report(session: Session, report: DeliveryReport, now: datetime) -> st
             EarlyDeliveryReport(
                 gateway_message_id=report.message_id,
                 status=report.status,
-                failure_reason=report.failure_reason,
+                failure_reason=_reason(report.status, report.failure_reason)
+                if target == SmsStatus.FAILED
+                else report.failure_reason,
                 received_at=now,
                 phone=(report.phone or "")[:20] or None,
+                network_code=report.network_code,
+                retry_count=report.retry_count,
             )
         )
         log.info("delivery report kept early", extra={"message_id": report.message_id})
         if report.phone and adopt_reports(session, [report.phone], now):
             return "adopted"
         return "early"
-    changed = _apply(session, report.message_id, target, report.failure_reason, now)
+    reason = _reason(report.status, report.failure_reason) if target == SmsStatus.FAILED else None
+    changed = _apply(session, report.message_id, target, reason, now, report.network_code, report.retry_count)
     if changed:
         telemetry.count_delivery_report(target, report.failure_reason, known.sent_at, now)
     log.info(
@@ -133,7 +167,15 @@ def apply_early_reports(session: Session, message_ids: list[str] | None, now: da
     for report in reports:
         target = REPORTED.get(report.status)
         if target is not None:
-            _apply(session, report.gateway_message_id, target, report.failure_reason, now)
+            _apply(
+                session,
+                report.gateway_message_id,
+                target,
+                report.failure_reason,
+                now,
+                report.network_code,
+                report.retry_count,
+            )
         session.delete(report)
     return len(reports)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -44,6 +44,7 @@ class InboundForm:
     text: str
     link_id: str | None
     network_code: str | None
+    sent_at: datetime | None = None
 
     @classmethod
     def parse(cls, form, region: str = "SN") -> InboundForm:
@@ -67,7 +68,26 @@ class InboundForm:
             text=form.get("text") or "",
             link_id=(form.get("linkId") or "").strip()[:100] or None,
             network_code=(form.get("networkCode") or "").strip()[:10] or None,
+            sent_at=gateway_date(form.get("date") or ""),
         )
+
+
+def gateway_date(raw: str) -> datetime | None:
+    """The gateway's `date` as a UTC instant (`2026-12-01 10:00:00`, ISO with `Z`); None when unreadable.
+
+    Informational only: an odd date never refuses the message. A date without a zone is UTC, as
+    Africa's Talking sends it (and as Dakar's clock reads it).
+    """
+    raw = raw.strip()
+    if not raw or len(raw) > 40:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def store(
@@ -85,6 +105,7 @@ def store(
         text=form.text,
         link_id=form.link_id,
         network_code=form.network_code,
+        sent_at=form.sent_at,
         source=source,
         received_at=now,
         status=InboundStatus.RECEIVED,

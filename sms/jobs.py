@@ -11,6 +11,7 @@ import os
 
 import redis
 from rq import Queue
+from rq.serializers import JSONSerializer
 
 from config import load_config
 from sms.runtime import Runtime
@@ -46,8 +47,8 @@ def use_runtime(runtime: Runtime) -> None:
 
 
 def queue(connection: redis.Redis) -> Queue:
-    """The queue every SMS job goes through."""
-    return Queue(QUEUE, connection=connection)
+    """The queue every SMS job goes through (JSON, never pickle: a job read from Redis runs no code)."""
+    return Queue(QUEUE, connection=connection, serializer=JSONSerializer)
 
 
 def enqueue_send(runtime: Runtime, pipeline=None) -> None:

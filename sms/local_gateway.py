@@ -53,6 +53,8 @@ MESSAGING_PATH = "/version1/messaging"
 DEFAULT_API_KEY = "local-api-key"
 COST_PER_PART = 15
 
+# Africa's Talking per-recipient codes of an accepted message and their status words.
+ACCEPTED_STATUS = {100: "Processed", 101: "Success", 102: "Queued"}
 # Africa's Talking per-recipient failure codes and their status words.
 FAILURE_STATUS = {
     401: "RiskHold",
@@ -235,7 +237,7 @@ class _Handler(BaseHTTPRequestHandler):
         recipients, accepted, total = [], [], 0
         for number in [n.strip() for n in form.get("to", "").split(",") if n.strip()]:
             code = state.failing_numbers.get(number)
-            if code is not None:
+            if code is not None and code not in ACCEPTED_STATUS:
                 recipients.append(
                     {
                         "statusCode": code,
@@ -250,11 +252,12 @@ class _Handler(BaseHTTPRequestHandler):
             message_id = f"ATXid_{uuid.uuid4().hex}"
             cost = parts * COST_PER_PART
             total += cost
+            code = code if code in ACCEPTED_STATUS else 101
             recipients.append(
                 {
-                    "statusCode": 101,
+                    "statusCode": code,
                     "number": number,
-                    "status": "Success",
+                    "status": ACCEPTED_STATUS[code],
                     "cost": f"XOF {cost:.4f}",
                     "messageId": message_id,
                     "messageParts": parts,

@@ -18,6 +18,9 @@ Claims take up to CLAIM_SIZE due rows at once: `FOR UPDATE SKIP LOCKED` on Postg
 workers share the outbox without waiting on each other; SQLite serialises writers (BEGIN IMMEDIATE).
 Rows with the same text go out in batched requests (up to the gateway's max_batch numbers each);
 the rest are posted concurrently from a small thread pool, and each result is committed on its own.
+
+A demo cooperative's SMS never reach a real gateway, whatever SMS_GATEWAY says: they go through
+the console gateway (printed, phone masked) and are marked sent with a `console-` id.
 """
 
 from __future__ import annotations
@@ -39,11 +42,12 @@ from models.cooperative import Cooperative
 from models.database import is_postgres
 from models.enums import SmsStatus
 from models.messaging import OutboundSms
-from models.phones import mask
+from models.phones import is_fictional, mask
 from sms import gateways, presend, telemetry
 from sms.delivery import adopt_reports, apply_early_reports, expire_early_reports
 from sms.exceptions import SmsError, SmsRejected, SmsUnavailable, SmsUncertain
 from sms.gateways.base import Gateway, RecipientResult
+from sms.gateways.console import ConsoleGateway
 from sms.throttle import Throttle, in_flight
 
 log = logging.getLogger("mbolo.sms")
@@ -127,6 +131,7 @@ class Claimed:
     segments: int
     cost: int
     attempt: int
+    demo: bool = False  # a demo cooperative's: never handed to a real gateway
 
 
 @dataclass
@@ -179,6 +184,8 @@ class Sender:
     ):
         self.runtime = runtime
         self.gateway = gateway or gateways.build(runtime.config)
+        # Demo cooperatives' SMS: printed, never sent (their phones are nobody's).
+        self.demo_gateway: Gateway = ConsoleGateway()
         rate = runtime.config.SMS_RATE if rate is _DEFAULT else rate
         self.throttle = Throttle(runtime.redis, self.gateway.name, rate)
         self.threads = threads
@@ -233,6 +240,7 @@ class Sender:
             if config.SMS_DAILY_BUDGET and is_postgres(session):
                 _lock_cooperatives(session, {r.cooperative_id for r in rows if r.cooperative_id})
             verdicts = presend.review(session, rows, now=now, config=config)
+            demo = _demo_cooperatives(session, {r.cooperative_id for r in rows if r.cooperative_id})
             claimed, cancelled, held = [], defaultdict(list), defaultdict(list)
             for row in rows:
                 verdict = verdicts[row.id]
@@ -250,6 +258,7 @@ class Sender:
                             row.segments,
                             row.cost,
                             (row.attempts or 0) + 1,
+                            row.cooperative_id in demo or is_fictional(row.to),
                         )
                     )
             plain = {"synchronize_session": False}
@@ -314,9 +323,9 @@ class Sender:
 
     def units(self, claimed: list[Claimed]) -> list[list[Claimed]]:
         """Requests to make: rows sharing a text in batches of distinct numbers, others alone."""
-        by_text: dict[str, list[Claimed]] = defaultdict(list)
+        by_text: dict[tuple[str, bool], list[Claimed]] = defaultdict(list)
         for row in claimed:
-            by_text[row.text].append(row)
+            by_text[row.text, row.demo].append(row)
         units: list[list[Claimed]] = []
         for rows in by_text.values():
             if len(rows) == 1 or self.gateway.max_batch <= 1:
@@ -343,7 +352,8 @@ class Sender:
             # Without the marker the call must not start; nothing left, so a retry is safe.
             return self.record(rows, error=SmsUnavailable(f"redis: {type(exc).__name__}"))
         try:
-            results = self.gateway.send([r.to for r in rows], rows[0].text)
+            gateway = self.demo_gateway if rows[0].demo else self.gateway
+            results = gateway.send([r.to for r in rows], rows[0].text)
         except SmsError as exc:
             return self.record(rows, error=exc)
         return self.record(rows, results=results)
@@ -355,6 +365,7 @@ class Sender:
         now = self.runtime.clock.now()
         by_number = {r.number: r for r in results or []}
         sent, failed, retry, uncertain, outcome = [], [], [], [], Counter(requests=1)
+        account_trouble: set[str] = set()
         for row in rows:
             if error is None:
                 result = by_number.get(row.to)
@@ -371,6 +382,21 @@ class Sender:
                     _log_row(row, SmsStatus.SENT, message_id=result.message_id, cost=cost)
                     continue
                 reason = result.reason if result is not None else "not in the gateway's answer"
+                if result is not None and result.transient and row.attempt < MAX_ATTEMPTS:
+                    # The account or the gateway, not the message: retried like a 5xx of the request.
+                    # Its reason (e.g. InsufficientBalance) feeds the failures counter that alerts.
+                    delay = BACKOFF[row.attempt - 1]
+                    retry.append(
+                        {
+                            "row_id": row.id,
+                            "attempt": row.attempt,
+                            "reason": reason[:200],
+                            "retry_at": now + delay,
+                        }
+                    )
+                    _log_row(row, SmsStatus.QUEUED, reason=reason, retry_in_s=int(delay.total_seconds()))
+                    account_trouble.add(reason)
+                    continue
                 failed.append({"row_id": row.id, "attempt": row.attempt, "reason": reason[:200]})
                 _log_row(row, SmsStatus.FAILED, reason=reason)
             elif isinstance(error, SmsUncertain) and not presend.resent_when_lost(row.kind):
@@ -410,8 +436,17 @@ class Sender:
             if sent:
                 apply_early_reports(session, [p["message_id"] for p in sent], now)
             session.commit()
+        for reason in sorted(account_trouble):
+            log.error("sms.gateway_account", extra={"reason": reason, "action": "retried with backoff"})
         outcome.update(sent=len(sent), failed=len(failed), retried=len(retry), unknown=len(uncertain))
         return outcome
+
+
+def _demo_cooperatives(session: Session, ids: set[int]) -> set[int]:
+    """Which of these cooperatives are demos (one small query a claim)."""
+    if not ids:
+        return set()
+    return set(session.scalars(select(Cooperative.id).where(Cooperative.id.in_(ids), Cooperative.demo)))
 
 
 def _lock_cooperatives(session: Session, ids: set[int]) -> None:

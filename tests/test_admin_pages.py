@@ -228,6 +228,7 @@ def test_simulator_sms_goes_through_the_inbound_path(coordinator, db, coop):
     assert paid is not None and paid.amount == 5_000
     audited = db.scalar(select(AuditEvent).where(AuditEvent.action == "simulator.sms"))
     assert audited.source == "simulator" and audited.after["gateway_id"] == inbound[0].gateway_id
+    assert "PAY" not in str(audited.after) and audited.after["length"] == len("PAY M0001 5000")
     db.commit()
     treasurer = coordinator.get(response.headers["Location"]).get_data(as_text=True)
     assert "PAY M0001 5000" in treasurer and paid.receipt in treasurer

@@ -383,3 +383,29 @@ def test_treasurer_role_is_irrelevant_to_web_access(client, db, two_coops):
     treasurer = f.member(db, two_coops["a"], "M0009", "Tresoriere", role=Role.TREASURER)
     db.commit()
     assert login(client, treasurer.phone, PASSWORD).status_code == 401
+
+
+def test_a_cookie_copied_before_logout_is_dead_after_it(app, db):
+    """Logout ends the session server-side: the same cookie replayed from another browser is refused."""
+    add_user(db, "coord@mbolo.sn")
+    browser = app.test_client()
+    login(browser, "coord@mbolo.sn")
+    cookie = browser.get_cookie("mbolo_admin").value
+    thief = app.test_client()
+    thief.set_cookie("mbolo_admin", cookie)
+    assert thief.get("/admin/").status_code == 200
+    assert post(browser, "/admin/logout").status_code == 302
+    assert thief.get("/admin/").status_code == 302
+
+
+def test_a_password_change_ends_existing_sessions(app, db):
+    """After the password changes, a cookie issued before it no longer opens a page."""
+    from werkzeug.security import generate_password_hash
+
+    user = add_user(db, "coord@mbolo.sn")
+    browser = app.test_client()
+    login(browser, "coord@mbolo.sn")
+    assert browser.get("/admin/").status_code == 200
+    db.get(AdminUser, user.id).password_hash = generate_password_hash("another-long-password-123")
+    db.commit()
+    assert browser.get("/admin/").status_code == 302

@@ -53,11 +53,7 @@ def test_production_starts_with_everything_set():
     cfg = load_config(
         {
             "APP_ENV": "production",
-            "WEBHOOK_TOKEN": "t0k",
-            "DATABASE_URL": "postgresql://u@db/mbolo",
-            "REDIS_URL": "redis://cache:6379/0",
-            "PIN_SECRET": "s3cret-pepper",
-            "SECRET_KEY": "flask-secret",
+            **STRONG,
             "QUIET_HOURS": "21-7",
             "USSD_SERVICE_CODES": "*384*123#, *384*124#",
         }
@@ -65,3 +61,68 @@ def test_production_starts_with_everything_set():
     assert cfg.is_production
     assert cfg.QUIET_HOURS == (21, 7)
     assert cfg.USSD_SERVICE_CODES == ("*384*123#", "*384*124#")
+
+
+STRONG = {
+    "APP_ENV": "production",
+    "DATABASE_URL": "postgresql://u@db/mbolo",
+    "REDIS_URL": "redis://:pw@cache:6379/0",
+    "WEBHOOK_TOKEN": "8c1f0e5d2a7b4c9e8f3a6d1b0c5e7f2a",
+    "PIN_SECRET": "3b9d4e1f7a2c8e5b0d6f9a1c4e7b2d8f",
+    "SECRET_KEY": "f0a9e8d7c6b5a4f3e2d1c0b9a8f7e6d5",
+}
+
+
+def _example_env() -> dict[str, str]:
+    """deploy/mbolo.env.example as shipped, read the way systemd's EnvironmentFile reads it."""
+    from pathlib import Path
+
+    env = {}
+    for line in (
+        (Path(__file__).resolve().parent.parent / "deploy" / "mbolo.env.example").read_text().splitlines()
+    ):
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, value = line.partition("=")
+            env[name.strip()] = value.strip()
+    return env
+
+
+def test_production_refuses_the_deploy_example_as_shipped():
+    """Every placeholder secret of the example file is refused by name: nobody can run on them."""
+    with pytest.raises(ConfigError) as excinfo:
+        load_config(_example_env())
+    for name in ("WEBHOOK_TOKEN", "PIN_SECRET", "SECRET_KEY"):
+        assert f"{name}: still the example's placeholder" in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"WEBHOOK_TOKEN": "x"}, "WEBHOOK_TOKEN: at least 32 characters"),
+        ({"PIN_SECRET": "a" * 31}, "PIN_SECRET: at least 32 characters"),
+        ({"SECRET_KEY": "change-me-" + "q" * 40}, "SECRET_KEY: still the example's placeholder"),
+        ({"PIN_SECRET": "dev-only-pin-secret-change-me"}, "PIN_SECRET: a development or test value"),
+        ({"SECRET_KEY": "test-secret-key"}, "SECRET_KEY: a development or test value"),
+        ({"SECRET_KEY": STRONG["PIN_SECRET"]}, "SECRET_KEY: must differ from PIN_SECRET"),
+        ({"PIN_SECRET": STRONG["WEBHOOK_TOKEN"]}, "PIN_SECRET: must differ from WEBHOOK_TOKEN"),
+        ({"DATABASE_URL": "sqlite:////var/lib/mbolo/mbolo.db"}, "DATABASE_URL: production needs PostgreSQL"),
+    ],
+)
+def test_production_refuses_weak_secrets_and_sqlite(changes, message):
+    """Short, shared, placeholder or published secrets and a SQLite database stop the start, named."""
+    with pytest.raises(ConfigError) as excinfo:
+        load_config({**STRONG, **changes})
+    assert message in str(excinfo.value)
+
+
+def test_strong_production_settings_load():
+    """Three distinct 32-character random secrets and PostgreSQL: the service starts."""
+    assert load_config(STRONG).is_production
+
+
+def test_max_amount_is_configurable_and_checked():
+    """MAX_AMOUNT defaults to 10 000 000 F and must be a positive whole number."""
+    assert load_config({}).MAX_AMOUNT == 10_000_000
+    assert load_config({"MAX_AMOUNT": "500000"}).MAX_AMOUNT == 500_000
+    with pytest.raises(ConfigError, match="MAX_AMOUNT"):
+        load_config({"MAX_AMOUNT": "-3"})

@@ -56,10 +56,26 @@ def test_seed_demo_skips_a_member_whose_phone_is_taken(runner, runtime):
     from tests import factories as f
 
     with runtime.sessions() as session:
-        f.member(session, f.coop(session), "X1", "Real person", phone="+221770000005")
+        f.member(session, f.coop(session), "X1", "Real person", phone="+221730000005")
         session.commit()
     result = runner.invoke(args=["seed-demo"])
     assert result.exit_code == 0
     assert "skipped M005" in result.output
     with runtime.sessions() as session:
-        assert session.scalar(select(Member.name).where(Member.phone == "+221770000005")) == "Real person"
+        assert session.scalar(select(Member.name).where(Member.phone == "+221730000005")) == "Real person"
+
+
+def test_demo_phones_are_fictional_and_the_demo_can_be_dialled(runner, runtime):
+    """No demo number is a real mobile for phonenumbers; `ussd dial` still reaches the PIN screen."""
+    import phonenumbers
+
+    from models.phones import is_fictional
+    from ussd_app.cli.demo import MEMBERS
+
+    for demo in MEMBERS:
+        assert is_fictional(demo.phone)
+        assert not phonenumbers.is_valid_number(phonenumbers.parse(demo.phone))
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    result = runner.invoke(args=["ussd", "dial", MEMBERS[0].phone], input="5803\n5803\n1\n")
+    assert result.exit_code == 0, result.output
+    assert "Choisissez votre code PIN" in result.output and "Mbolo - Menu" in result.output

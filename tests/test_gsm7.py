@@ -47,3 +47,35 @@ def test_a_decomposed_accent_folds_like_a_composed_one():
     assert fold("Caf\u0065\u0301") == fold("Café") == "Café"
     assert strip_accents("Tre\u0301sorie\u0300re") == strip_accents("Trésorière") == "Tresoriere"
     assert strip_accents("ＰＡＹ") == "PAY"
+
+
+def test_an_escape_pair_is_never_split_across_parts():
+    """`€` × 153 is 3 parts (76 pairs a part), as the GSM 03.38 codec splits it; 152 + € + 152 is 3."""
+    assert segments("€" * 153) == 3
+    assert segments("a" * 152 + "€" + "a" * 152) == 3
+    assert segments("a" * 151 + "€" + "a" * 153) == 2  # the pair fits at the end of part one
+
+
+def test_a_surrogate_pair_is_never_split_across_parts():
+    """UCS-2: 67 code units a part; an emoji (two units) that does not fit starts the next part."""
+    assert segments("ŋ" * 70) == 1
+    assert segments("ŋ" * 66 + "😀" + "ŋ" * 66) == 3
+    assert segments("ŋ" * 65 + "😀" + "ŋ" * 67) == 2
+
+
+def test_the_billed_cost_follows_the_parts(db, clock):
+    """152 characters, `€`, 152 more: three parts billed, 45 F at 15 F a segment (not 30 F)."""
+    from sms.outbox import queue_sms
+
+    text = "a" * 152 + "€" + "a" * 152
+    row = queue_sms(db, to="+221771234567", text=text, kind="reply", language="fr", now=clock.now())
+    assert (row.segments, row.cost) == (3, 45)
+    db.rollback()
+
+
+def test_decomposed_accents_fold_like_composed_ones():
+    """`Nie` + U+0301 + `be` + U+0301 folds to `Niébé`, never to `Nie?be?`; a lone accent is dropped."""
+    assert fold("Nie\u0301be\u0301") == fold("Niébé") == "Niébé"
+    assert fold("Arre\u0302t") == "Arret"
+    assert fold("x\u0301") == "x"
+    assert "?" not in fold("Ñ" + "a\u0300" + "c\u0327")

@@ -159,6 +159,8 @@ def test_metrics_are_summed_over_both_workers_and_the_token_is_never_logged(serv
         assert status == 200 and text.startswith(("CON ", "END ")), text
         hops += 1
     assert server.request("POST", "/ussd?token=wrong", "text=x")[0] == 403
+    # The token spelt with a percent-escape is still the token: the whole query is masked.
+    assert server.request("POST", f"/ussd?tok%65n={server.token}", "text=x")[0] in (200, 403)
 
     status, metrics = server.request("GET", "/metrics")
     assert status == 200
@@ -173,7 +175,25 @@ def test_metrics_are_summed_over_both_workers_and_the_token_is_never_logged(serv
     assert sample(metrics, "mbolo_database_up") == 1
 
     access = server.access_log()
-    assert "token=***" in access
+    assert "/ussd?***" in access and "token=" not in access
     logs = server.all_logs()
     for secret in (server.token, server.previous, marker):
         assert secret not in logs, secret
+
+
+def test_a_chunked_body_over_4_kb_gets_413_from_gunicorn(server):
+    """Behind gunicorn too, a body sent in chunks without a length is refused above 4 KB."""
+    assert server.request("GET", "/healthz")[0] in (200, 503)  # a worker has loaded the app
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    chunks = [b"id=big&from=%2B221771234567&text="] + [b"A" * 1000] * 6
+    conn.request(
+        "POST",
+        f"/sms/inbound?token={server.token}",
+        body=iter(chunks),
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Connection": "close"},
+        encode_chunked=True,
+    )
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    assert response.status == 413

@@ -9,6 +9,8 @@ import hashlib
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from models import AuditEvent, Cooperative, Instalment, Loan, Member, Product, Repayment, SavingsEntry
@@ -629,3 +631,59 @@ def test_bulk_insert_refuses_naive_timestamps_and_enum_members(db):
         insert_rows(db, Product, [row])
     with pytest.raises(TypeError, match="plain str"):
         insert_rows(db, Product, [{**row, "created_at": DEFAULT_NOW, "unit": Role.MEMBER}])
+
+
+_DIGIT_FORMS = [
+    str,
+    lambda d: chr(0xFF10 + int(d)),
+    lambda d: chr(0x0660 + int(d)),
+    lambda d: chr(0x06F0 + int(d)),
+]
+_SEPARATORS = ["", " ", "\u00a0", "\u202f", "\u2009", "\t", "\u200e", "\u200f", "\u200b", "-", ".", "/"]
+
+
+@st.composite
+def typed_phones(draw):
+    """A number as people type or paste it: any prefix, digit script, separator or stray character."""
+    national = draw(st.sampled_from(["77", "78", "76", "70", "75", "33", "30", "80"])) + draw(
+        st.text(alphabet="0123456789", min_size=5, max_size=9)
+    )
+    prefix = draw(st.sampled_from(["", "+221", "221", "00221", "0", "+33", "+", "00"]))
+    digits = prefix + national
+    digit_form = draw(st.sampled_from(_DIGIT_FORMS))
+    separator = draw(st.sampled_from(_SEPARATORS))
+    out = []
+    for ch in digits:
+        out.append(digit_form(ch) if ch.isdigit() else ch)
+        if draw(st.booleans()):
+            out.append(separator)
+    if draw(st.integers(0, 9)) == 0:
+        out.insert(draw(st.integers(0, len(out))), draw(st.characters()))
+    return "".join(out)
+
+
+@settings(max_examples=400, deadline=None)
+@given(typed_phones())
+def test_the_bulk_phone_reader_and_normalise_are_one_rule(raw):
+    """Property: for any typed form, the CSV reader's answer is normalise's (both valid, or both refused)."""
+    reader = PhoneReader("SN")
+    try:
+        fast = reader(raw)
+    except ValueError:
+        fast = None
+    assert fast == try_normalise(raw, "SN")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "77\u202f123\u202f45\u202f67",
+        "７７１２３４５６７",
+        "٧٧١٢٣٤٥٦٧",
+        "+221 ۷۷ ۱۲۳ ۴۵ ۶۷",
+        "\u200f77 123 45 67",
+    ],
+)
+def test_separators_and_digit_scripts_are_read_the_same_by_both(raw):
+    """Narrow no-break spaces, full-width and Arabic-Indic digits, RTL marks: a valid number for both."""
+    assert PhoneReader("SN")(raw) == try_normalise(raw, "SN") == "+221771234567"

@@ -310,3 +310,17 @@ def test_members_export_command_prints_json_and_is_audited(runner, db, populated
     db.rollback()
     missing = runner.invoke(args=["members", "export", "NDB", "M0999"])
     assert missing.exit_code != 0 and "no member" in missing.output
+
+
+def test_members_export_to_a_file_is_readable_by_its_owner_only(runner, db, populated, tmp_path):
+    """The export file is written 0600, even over an existing world-readable file."""
+    import os
+    import stat
+
+    output = tmp_path / "awa.json"
+    output.write_text("old")
+    output.chmod(0o644)
+    result = runner.invoke(args=["members", "export", "NDB", "m1", "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(os.stat(output).st_mode) == 0o600
+    assert json.loads(output.read_text())["member"]["name"] == "Awa Diop"

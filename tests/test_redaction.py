@@ -15,16 +15,19 @@ from config.redaction import SecretFilter, mask_secrets
 @pytest.mark.parametrize(
     ("raw", "masked"),
     [
-        ("POST /ussd?token=abc123 HTTP/1.1", "POST /ussd?token=*** HTTP/1.1"),
-        ("/sms/inbound?x=1&token=abc&y=2", "/sms/inbound?x=1&token=***&y=2"),
-        ('"GET /x?TOKEN=Ab%2F9 HTTP/1.1" 200', '"GET /x?TOKEN=*** HTTP/1.1" 200'),
+        ("POST /ussd?token=abc123 HTTP/1.1", "POST /ussd?*** HTTP/1.1"),
+        ("/sms/inbound?x=1&token=abc&y=2", "/sms/inbound?***"),
+        ('"GET /x?TOKEN=Ab%2F9 HTTP/1.1" 200', '"GET /x?*** HTTP/1.1" 200'),
+        ('"POST /ussd?tok%65n=s3cret HTTP/1.1" 200', '"POST /ussd?*** HTTP/1.1" 200'),
+        ("https://h.example/sms/delivery?a=1&t%6Fken=zz", "https://h.example/sms/delivery?***"),
+        ("Produit ? 1 Mil", "Produit ? 1 Mil"),
         ("access_token=zz;next", "access_token=***;next"),
         ("token=", "token=***"),
         ("nothing secret here", "nothing secret here"),
     ],
 )
 def test_tokens_are_masked_wherever_they_appear(raw, masked):
-    """`…token=VALUE` becomes `token=***`, up to the next separator; other text is untouched."""
+    """A path's whole query string becomes `?***`; `token=VALUE` elsewhere `token=***`; other text stays."""
     assert mask_secrets(raw) == masked
 
 
@@ -32,14 +35,14 @@ def test_the_logging_filter_masks_rendered_messages():
     """SecretFilter renders %-style arguments first, so a token passed as an argument is masked too."""
     record = logging.makeLogRecord({"msg": '"%s" %s', "args": ("POST /ussd?token=s3cret HTTP/1.1", 200)})
     assert SecretFilter().filter(record)
-    assert record.getMessage() == '"POST /ussd?token=*** HTTP/1.1" 200'
+    assert record.getMessage() == '"POST /ussd?*** HTTP/1.1" 200'
 
 
 def test_the_json_log_line_masks_a_url_in_an_extra_field():
     """A URL logged as an `extra=` field by any module loses its token in the JSON line."""
     record = logging.makeLogRecord({"msg": "callback", "url": "https://x/sms/delivery?token=s3cret&a=1"})
     line = JsonFormatter().format(record)
-    assert "s3cret" not in line and "token=***&a=1" in line
+    assert "s3cret" not in line and "/sms/delivery?***" in line
 
 
 @pytest.fixture
@@ -103,3 +106,17 @@ def test_hops_and_inbound_sms_never_log_the_body_or_the_token(rotating_client, c
     lines = "\n".join(JsonFormatter().format(r) for r in caplog.records)
     for secret in ("new-token-1", "old-token-0", marker):
         assert secret not in lines, secret
+
+
+def test_the_development_server_access_log_masks_the_query(app):
+    """`flask run` logs through the `werkzeug` logger: its request line loses the whole query."""
+    record = logging.makeLogRecord(
+        {
+            "name": "werkzeug",
+            "msg": '%s - - [%s] "%s" %s -',
+            "args": ("127.0.0.1", "now", "POST /ussd?tok%65n=s3 HTTP/1.1", 200),
+        }
+    )
+    for log_filter in logging.getLogger("werkzeug").filters:
+        log_filter.filter(record)
+    assert "s3" not in record.getMessage() and "/ussd?***" in record.getMessage()

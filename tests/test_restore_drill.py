@@ -94,16 +94,17 @@ def test_drop_and_restore_in_place_leaves_positions_identical(books, database_ur
     db.rollback()
 
 
-def test_in_place_is_refused_in_production(database_url):
-    """With APP_ENV=production the in-place drill refuses to drop anything."""
+def test_in_place_is_refused_in_production():
+    """With APP_ENV=production the in-place drill refuses to drop anything (before connecting)."""
     env = {
         **os.environ,
-        "DATABASE_URL": database_url,
+        # Production refuses SQLite at start-up; the refusal comes before any connection.
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/never",
         "APP_ENV": "production",
-        "WEBHOOK_TOKEN": "t",
+        "WEBHOOK_TOKEN": "t" * 32,
         "REDIS_URL": "redis://127.0.0.1:6379/7",
-        "PIN_SECRET": "a-production-secret",
-        "SECRET_KEY": "k",
+        "PIN_SECRET": "p" * 32,
+        "SECRET_KEY": "k" * 32,
     }
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "restore_drill.py"), "--in-place"],

@@ -58,7 +58,8 @@ def test_no_demo_account_in_production(demo_env):
     production = {
         **demo_env,
         "APP_ENV": "production",
-        "WEBHOOK_TOKEN": "t" * 20,
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/never",  # refused before connecting
+        "WEBHOOK_TOKEN": "t" * 32,
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         "PIN_SECRET": "p" * 32,
         "SECRET_KEY": "s" * 32,

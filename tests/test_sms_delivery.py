@@ -33,6 +33,7 @@ def _sent_row(db, clock, sender):
         ("Rejected", SmsStatus.FAILED),
         ("Failed", SmsStatus.FAILED),
         ("Expired", SmsStatus.FAILED),
+        ("AbsentSubscriber", SmsStatus.FAILED),
     ],
 )
 def test_each_reported_status_maps_to_the_outbox_status(
@@ -186,3 +187,34 @@ def test_no_adoption_when_two_unknown_rows_share_the_number(db, clock, client, s
     clock.advance(minutes=6)
     assert sender.send_due()["adopted"] == 0
     assert fresh(db, first).status == fresh(db, second).status == SmsStatus.UNKNOWN
+
+
+def test_absent_subscriber_fails_the_row_with_the_status_as_reason(db, clock, client, sender):
+    """`AbsentSubscriber` without a failureReason: failed, and the reason says AbsentSubscriber."""
+    row = _sent_row(db, clock, sender)
+    form = {"id": row.gateway_message_id, "status": "AbsentSubscriber", "phoneNumber": row.to}
+    assert client.post("/sms/delivery", data=form).status_code == 200
+    after = fresh(db, row.id)
+    assert (after.status, after.failure_reason) == (SmsStatus.FAILED, "AbsentSubscriber")
+
+
+def test_network_code_and_retry_count_are_kept(db, clock, client, sender):
+    """The report's networkCode and retryCount are kept on the row, early reports included."""
+    row = _sent_row(db, clock, sender)
+    form = {"id": row.gateway_message_id, "status": "Success", "networkCode": "60801", "retryCount": "2"}
+    assert client.post("/sms/delivery", data=form).status_code == 200
+    after = fresh(db, row.id)
+    assert (after.network_code, after.retry_count) == ("60801", 2)
+    early = queue(db, clock)
+    client.post(
+        "/sms/delivery",
+        data={"id": "ATXid_e2", "status": "Failed", "networkCode": "60802", "retryCount": "x"},
+    )
+    db.commit()
+    [claimed] = sender.claim(clock.now(), Counter())
+    sender.record(
+        [claimed], results=[RecipientResult(early.to, True, "ATXid_e2", "Success", 101, "XOF 15.0000", 1)]
+    )
+    after = fresh(db, early.id)
+    assert (after.status, after.network_code, after.retry_count) == (SmsStatus.FAILED, "60802", None)
+    assert after.failure_reason == "Failed"

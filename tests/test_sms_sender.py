@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from models.enums import SmsStatus
 from sms.sender import BACKOFF, MAX_ATTEMPTS
 from tests.gateway_fixtures import SENDER_ID
@@ -202,3 +204,64 @@ def test_a_failed_row_is_never_sent_again(db, clock, sender, sms_gateway):
     sender.send_due()
     assert fresh(db, row.id).status == SmsStatus.FAILED
     assert len(sms_gateway.requests()) == 1
+
+
+@pytest.mark.parametrize(
+    ("code", "status"), [(405, "InsufficientBalance"), (500, "InternalServerError"), (501, "GatewayError")]
+)
+def test_an_account_or_gateway_refusal_is_retried_with_backoff(
+    db, clock, sender, sms_gateway, code, status, caplog
+):
+    """405, 500 and 501 for one recipient describe the account or the gateway: queued again, then sent."""
+    sms_gateway.fail_numbers({"+221770000002": code})
+    row = queue(db, clock, to="+221770000002", text="b")
+    sender.send_due()
+    retried = fresh(db, row.id)
+    assert retried.status == SmsStatus.QUEUED and retried.failure_reason == f"{status} ({code})"
+    assert retried.next_attempt_at == clock.now() + BACKOFF[0]
+    assert any(r.getMessage() == "sms.gateway_account" for r in caplog.records)
+    sms_gateway.fail_numbers({"+221770000002": 101})  # topped up / the gateway is back
+    clock.advance(minutes=1)
+    sender.send_due()
+    assert fresh(db, row.id).status == SmsStatus.SENT
+
+
+def test_an_account_refusal_fails_after_the_last_attempt(db, clock, sender, sms_gateway):
+    """Out of credit for good: after MAX_ATTEMPTS the row fails with the reason."""
+    sms_gateway.fail_numbers({"+221770000002": 405})
+    row = queue(db, clock, to="+221770000002", text="b")
+    for delay in (*BACKOFF, timedelta(0)):
+        sender.send_due()
+        clock.advance(seconds=delay.total_seconds())
+    failed = fresh(db, row.id)
+    assert failed.status == SmsStatus.FAILED and failed.attempts == MAX_ATTEMPTS
+    assert "InsufficientBalance" in failed.failure_reason
+
+
+@pytest.mark.parametrize("code", [100, 101, 102])
+def test_the_local_gateway_gives_a_real_message_id_for_every_accepted_code(
+    db, clock, sender, sms_gateway, code
+):
+    """Processed, Success and Queued are all acceptances: a real ATXid_, never the string "None"."""
+    sms_gateway.fail_numbers({"+221770000001": code})
+    row = queue(db, clock)
+    sender.send_due()
+    sent = fresh(db, row.id)
+    assert sent.status == SmsStatus.SENT and sent.gateway_message_id.startswith("ATXid_")
+
+
+def test_a_demo_cooperatives_sms_never_reach_the_real_gateway(db, clock, sender, sms_gateway, capsys):
+    """SMS_GATEWAY=africastalking, yet a demo cooperative's receipt is printed, not posted: marked console."""
+    from tests import factories as f
+
+    demo = f.coop(db, "GIE Demo", "DEM", demo=True)
+    real = f.coop(db, "GIE Saloum", "SLM")
+    db.commit()
+    shown = queue(db, clock, to="+221770000001", text="Recu demo", cooperative_id=demo.id)
+    posted = queue(db, clock, to="+221770000002", text="Recu vrai", cooperative_id=real.id)
+    sender.send_due()
+    printed = fresh(db, shown.id)
+    assert printed.status == SmsStatus.SENT and printed.gateway_message_id.startswith("console-")
+    assert fresh(db, posted.id).gateway_message_id.startswith("ATXid_")
+    assert [r["to"] for r in sms_gateway.requests()] == ["+221770000002"]
+    assert "Recu demo" in capsys.readouterr().out

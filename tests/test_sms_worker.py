@@ -249,3 +249,15 @@ def test_the_worker_connection_outlasts_rq_blocking_wait(runtime):
     assert kwargs["socket_timeout"] > worker.dequeue_timeout
     assert kwargs.get("orig_socket_timeout", kwargs["socket_timeout"]) > worker.dequeue_timeout
     connection.close()
+
+
+def test_jobs_are_stored_as_json_never_pickle(runtime):
+    """A queued job's payload in Redis is JSON: reading a job from Redis can never run code."""
+    import json as json_module
+    import zlib
+
+    jobs.enqueue_send(runtime)
+    (job_id,) = jobs.queue(runtime.redis).job_ids
+    data = runtime.redis.hget(f"rq:job:{job_id}", "data")
+    assert data is not None
+    assert json_module.loads(zlib.decompress(data))[0] == jobs.SEND_JOB  # RQ compresses the payload

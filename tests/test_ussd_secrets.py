@@ -100,7 +100,7 @@ def test_the_pin_is_never_stored_or_logged(client, db, runtime, engine, caplog):
 
 
 def test_a_pin_typed_on_a_menu_is_masked_in_the_log(client, db, caplog):
-    """Entries longer than a menu key are masked on menus; amounts on input screens are kept."""
+    """Entries longer than a menu key are masked on menus."""
     from tests.phone import give_pin
 
     caplog.set_level(logging.INFO)
@@ -113,3 +113,25 @@ def test_a_pin_typed_on_a_menu_is_masked_in_the_log(client, db, caplog):
     phone.press("1")
     lines = [r.__dict__ for r in caplog.records if r.getMessage() == "ussd.hop"]
     assert [line["input"] for line in lines] == ["", "****", "****", "1"]
+
+
+def test_a_pin_typed_at_a_free_input_screen_is_logged_by_its_length_only(client, db, caplog):
+    """A PIN typed as the declared amount (a free-input screen) shows in the hop line as four stars."""
+    from datetime import date
+
+    from tests.phone import give_pin
+
+    caplog.set_level(logging.INFO)
+    member = f.member(db, f.coop(db), phone="+221771234567")
+    f.loan(db, member, "L-1", first_due_on=date(2026, 12, 1))
+    give_pin(db, member, FIRST_PIN, "test-pin-secret")
+    db.commit()
+    phone = Phone(client, "+221771234567")
+    phone.dial()
+    phone.press(FIRST_PIN)
+    phone.press("4")  # Declare a repayment: the amount screen takes free input
+    phone.press(FIRST_PIN)
+    lines = [r.__dict__ for r in caplog.records if r.getMessage() == "ussd.hop"]
+    assert lines[-1]["input"] == "****"
+    logs = "\n".join(JsonFormatter().format(r) for r in caplog.records)
+    assert not _as_token(FIRST_PIN).search(logs)

@@ -6,9 +6,11 @@ from flask import Flask, g
 
 from config import Config, load_config
 from config.logs import configure as configure_logs
+from config.settings import DEV_SECRET_KEY
 from sms.jobs import enqueue_send
 from sms.runtime import Runtime
 from ussd_app import admin, cli, health, metrics, sms_webhooks, ussd_webhook
+from ussd_app.web_request import BodyCap, WebRequest
 
 
 def create_app(config: Config | None = None, runtime: Runtime | None = None) -> Flask:
@@ -18,8 +20,10 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     cfg = runtime.config
     configure_logs(cfg.LOG_LEVEL)
     app = Flask(__name__, instance_path=cfg.INSTANCE_DIR)
+    app.request_class = WebRequest
+    app.wsgi_app = BodyCap(app.wsgi_app)
     app.config.from_mapping(cfg.as_flask())
-    app.config["SECRET_KEY"] = cfg.SECRET_KEY or "dev-secret-key"
+    app.config["SECRET_KEY"] = cfg.SECRET_KEY or DEV_SECRET_KEY
     app.extensions["mbolo"] = runtime
 
     @app.teardown_appcontext

@@ -12,6 +12,8 @@ import time
 from contextlib import suppress
 from dataclasses import dataclass
 
+import redis
+
 from i18n.catalog import N_, translate
 from menus.hop import Hop
 from models.enums import Source
@@ -47,7 +49,7 @@ def new_input(store: SessionStore, record: SessionRecord, session_id: str, text:
     one (an aggregator that sends only the latest entry) is taken whole.
     """
     seen = record.seen
-    if len(text) > seen and store.mac(session_id, text[:seen]) == record.mac:
+    if len(text) > seen and store.mac(session_id, text[:seen], record.pins) == record.mac:
         rest = text[seen:]
         if seen == 0:
             return rest
@@ -67,18 +69,27 @@ def answer(rt: Runtime, req: UssdRequest, engine: Engine = ENGINE) -> Reply:
     previous = None
     masked_input = ""
     try:
-        record, resume = store.load(req.session_id, req.phone)
-        text_mac = store.mac(req.session_id, req.text)
-        if record is not None and len(req.text) == record.seen and text_mac == record.mac:
+        record, resume = store.load(req.session_id, req.phone)  # None if another phone's session
+        if (
+            record is not None
+            and len(req.text) == record.seen
+            and store.mac(req.session_id, req.text, record.pins) == record.mac
+        ):
             # The aggregator repeated a hop (lost answer): the same reply, nothing done twice.
             outcome = "replay"
             previous = record.state
             return Reply(record.reply, record.end)
         if record is None:
-            record = SessionRecord(state=START)
+            record = SessionRecord(state=START, phone=req.phone)
             entry = ""  # a first hop carries no answer to a screen (text of a shortcut dial is ignored)
+            # ... but it may hold a PIN (`*384*123*4827#`): masked whole.
+            pins = [[0, len(req.text)]] if req.text else []
         else:
             entry = new_input(store, record, req.session_id, req.text)
+            start = len(req.text) - len(entry)  # the entry is always the text's tail
+            pins = list(record.pins) if start > 0 else []  # taken whole: earlier spans are gone
+            if record.state != START and engine.registry[record.state].secret:
+                pins.append([start, len(req.text)])
         previous = record.state
         hop = Hop.from_record(
             record,
@@ -93,6 +104,8 @@ def answer(rt: Runtime, req: UssdRequest, engine: Engine = ENGINE) -> Reply:
             screen = engine.registry[previous]
             masked_input = loggable(screen.secret, screen.is_input, entry)
         engine.advance(hop)
+        # The reply exists before anything is saved: once the commit is done, the member is told
+        # what was saved even if Redis fails after it.
         reply = engine.render(hop)
         queued_sms = hop.commit()
         screen = engine.registry[hop.state]
@@ -100,21 +113,37 @@ def answer(rt: Runtime, req: UssdRequest, engine: Engine = ENGINE) -> Reply:
             outcome = "invalid"
         if reply.end:
             outcome = "end" if outcome == "ok" else outcome
-        updated = hop.to_record(record, reply=reply.text, end=reply.end, seen=len(req.text), mac=text_mac)
+        updated = hop.to_record(
+            record,
+            phone=req.phone,
+            reply=reply.text,
+            end=reply.end,
+            seen=len(req.text),
+            mac=store.mac(req.session_id, req.text, pins),
+            pins=pins,
+        )
         task = None
         if hop.authenticated and screen.resumable and hop.identity is not None:
             task = {"s": hop.state, "c": hop.ctx, "m": hop.identity.member_id}
         # Leaving a task (finished, cancelled, main menu) forgets it; the PIN screens and the
         # resume offer itself must not, or the offer would vanish before it is made.
         drop = hop.authenticated and not screen.resumable and hop.state != "resume"
-        store.save(
-            req.session_id,
-            req.phone,
-            updated,
-            resume=task,
-            drop_resume=drop and resume is not None,
-            also=(lambda pipe: enqueue_send(rt, pipeline=pipe)) if queued_sms else None,
-        )
+        try:
+            store.save(
+                req.session_id,
+                req.phone,
+                updated,
+                resume=task,
+                drop_resume=drop and resume is not None,
+                also=(lambda pipe: enqueue_send(rt, pipeline=pipe)) if queued_sms else None,
+            )
+        except redis.RedisError as exc:
+            # Committed, but the session could not be kept: the member still reads what was done
+            # (as an END: without its record the session cannot go on). Queued SMS are sent by
+            # the tick's sweep.
+            outcome = "unsaved"
+            log.error("ussd.session_not_saved", extra={"phone": mask(req.phone), "error": type(exc).__name__})
+            return Reply(reply.text, True)
         return reply
     except Exception as exc:
         outcome = "error"
@@ -148,11 +177,12 @@ def answer(rt: Runtime, req: UssdRequest, engine: Engine = ENGINE) -> Reply:
 
 
 def loggable(secret: bool, free_input: bool, entry: str) -> str:
-    """The entry as the log line shows it: PINs masked, and on menus anything longer than a key."""
-    # A member who types the PIN at the wrong moment must not find it in the logs.
-    if secret or (not free_input and len(entry) > 2):
-        return "*" * min(len(entry), 8)
-    return entry[:20]
+    """The entry as the log line shows it: a menu key as typed, anything else by its length only."""
+    # A member who types the PIN at the wrong moment (an amount, a quantity, a menu) must not find
+    # it in the logs: free input and long menu entries are stars, one per character.
+    if secret or free_input or len(entry) > 2:
+        return "*" * min(len(entry), 20)
+    return entry
 
 
 def _language(hop: Hop | None, record: SessionRecord | None) -> str:

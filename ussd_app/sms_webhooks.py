@@ -19,12 +19,11 @@ from models.enums import Source
 from models.phones import mask
 from sms import delivery, inbound
 from ussd_app.origin import source_of
+from ussd_app.web_request import MAX_BODY
 
 log = logging.getLogger("mbolo.sms")
 
 bp = Blueprint("sms_webhooks", __name__)
-
-MAX_BODY = 4096
 
 
 def _plain(body: str, status: int = 200):

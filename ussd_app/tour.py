@@ -92,6 +92,7 @@ class Line:
         store = SessionStore(self.rt.redis, 180, self.rt.config.PIN_SECRET)
         record = SessionRecord(
             state=state,
+            phone=self.phone,
             ctx=dict(ctx or {}),
             authenticated=authenticated,
             identity=identity,

@@ -15,6 +15,23 @@ from ussd_app.conversation import UssdRequest
 from ussd_app.engine import Reply
 
 MAX_FIELD = 200  # longer values are not an aggregator's and are cut before storing
+# What an end-of-session notice may store: Africa's Talking's documented fields minus `input` (it
+# holds the PIN) and `lastAppResponse` (our last screen: balances). Anything else is dropped, so a
+# field renamed or added upstream (`Input`, `userInput`…) can never bring a PIN into the table.
+EVENT_FIELDS = frozenset(
+    {
+        "sessionId",
+        "serviceCode",
+        "networkCode",
+        "phoneNumber",
+        "status",
+        "cost",
+        "durationInMillis",
+        "hopsCount",
+        "errorMessage",
+        "date",
+    }
+)
 
 
 class BadUssdRequest(ValueError):
@@ -53,12 +70,8 @@ class AfricasTalkingAdapter:
         return Response(prefix + reply.text, status=200, mimetype="text/plain")
 
     def event(self, request: Request) -> dict:
-        """An end-of-session notice as stored: every field but `input` (it holds the PIN)."""
-        return {
-            key: value[:MAX_FIELD]
-            for key, value in request.form.items()
-            if key not in ("input", "token") and len(key) <= 40
-        }
+        """An end-of-session notice as stored: only the allowed fields, each cut to MAX_FIELD."""
+        return {key: value[:MAX_FIELD] for key, value in request.form.items() if key in EVENT_FIELDS}
 
 
 ADAPTER = AfricasTalkingAdapter()

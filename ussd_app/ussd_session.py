@@ -2,10 +2,12 @@
 
 See docs/design.md, "The USSD session".
 
-The record keeps the state, a small context, the last reply, the LENGTH of the text seen and
-an HMAC (PIN_SECRET) of that text — never the text, which holds the PIN. A hop costs at most
-two round trips: one MGET (session + this phone's resume record) and one pipeline (both
-written back with the TTL refreshed).
+The record keeps its phone, the state, a small context, the last reply, the LENGTH of the text
+seen and an HMAC (PIN_SECRET) of that text with every PIN entry replaced by a fixed mask, plus
+where those entries sit — never the text, and nothing that tests a PIN faster than the member
+table's slow hash (whoever holds PIN_SECRET and a record learns no PIN from the HMAC). A hop
+costs at most two round trips: one MGET (session + this phone's resume record) and one pipeline
+(both written back with the TTL refreshed).
 """
 
 from __future__ import annotations
@@ -25,6 +27,22 @@ SESSION_KEY = "ussd:s:"
 RESUME_KEY = "ussd:r:"
 
 
+PIN_MASK = "\x00"  # never in a text: the webhooks strip control characters
+
+
+def masked(text: str, pins: list[list[int]]) -> str:
+    """`text` with each PIN entry (`[start, end]` spans) replaced by one fixed mask character."""
+    if not pins:
+        return text
+    parts, at = [], 0
+    for start, end in pins:
+        parts.append(text[at:start])
+        parts.append(PIN_MASK)
+        at = end
+    parts.append(text[at:])
+    return "".join(parts)
+
+
 def text_mac(secret: str, session_id: str, text: str) -> str:
     """Keyed hash of the text seen so far, bound to the session (64 bits: enough to spot a replay)."""
     mac = hmac.new(secret.encode(), f"{session_id}\x00{text}".encode(), hashlib.sha256)
@@ -36,6 +54,7 @@ class SessionRecord:
     """What one session keeps between hops."""
 
     state: str
+    phone: str = ""  # the phone the session belongs to: another phone's hop never sees this record
     ctx: dict = field(default_factory=dict)
     page: int = 1
     authenticated: bool = False
@@ -43,11 +62,14 @@ class SessionRecord:
     reply: str = ""
     end: bool = False
     seen: int = 0  # length of the text seen so far
-    mac: str = ""  # text_mac of that text
+    mac: str = ""  # text_mac of that text, PIN entries masked
+    pins: list = field(default_factory=list)  # [start, end] of each PIN entry in that text
 
     def dumps(self) -> str:
         """Compact JSON (short keys: a live session should stay well under 512 bytes)."""
-        data: dict = {"s": self.state, "n": self.seen, "h": self.mac, "r": self.reply}
+        data: dict = {"s": self.state, "ph": self.phone, "n": self.seen, "h": self.mac, "r": self.reply}
+        if self.pins:
+            data["k"] = self.pins
         if self.ctx:
             data["c"] = self.ctx
         if self.page != 1:
@@ -68,6 +90,7 @@ class SessionRecord:
         ident = data.get("i")
         return cls(
             state=data["s"],
+            phone=data.get("ph", ""),
             ctx=data.get("c") or {},
             page=data.get("p", 1),
             authenticated=bool(data.get("a")),
@@ -76,6 +99,7 @@ class SessionRecord:
             end=bool(data.get("e")),
             seen=data.get("n", 0),
             mac=data.get("h", ""),
+            pins=data.get("k") or [],
         )
 
 
@@ -88,9 +112,15 @@ class SessionStore:
         self.secret = secret
 
     def load(self, session_id: str, phone: str) -> tuple[SessionRecord | None, dict | None]:
-        """The session record and this phone's resume record, in one round trip."""
+        """This phone's session record (None when the sessionId is another phone's) and resume record.
+
+        One round trip. A session belongs to its phone: a sessionId sent again with another
+        number is a new session for that number and never sees the first one's state.
+        """
         raw_session, raw_resume = self.client.mget([SESSION_KEY + session_id, RESUME_KEY + phone])
         record = SessionRecord.loads(raw_session) if raw_session else None
+        if record is not None and record.phone != phone:
+            record = None
         resume = json.loads(raw_resume) if raw_resume else None
         return record, resume
 
@@ -115,6 +145,6 @@ class SessionStore:
             pipe.delete(RESUME_KEY + phone)
         pipe.execute()
 
-    def mac(self, session_id: str, text: str) -> str:
-        """The keyed hash of `text` for this session."""
-        return text_mac(self.secret, session_id, text)
+    def mac(self, session_id: str, text: str, pins: list | None = None) -> str:
+        """The keyed hash of `text` for this session, its PIN entries (`pins`) masked."""
+        return text_mac(self.secret, session_id, masked(text, pins or []))

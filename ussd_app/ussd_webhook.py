@@ -19,14 +19,14 @@ from ussd_app.conversation import answer, apology
 from ussd_app.engine import ENGINE, Reply
 from ussd_app.origin import source_of
 from ussd_app.ussd_adapter import ADAPTER, BadUssdRequest
+from ussd_app.web_request import MAX_BODY
 
-MAX_BODY = 4096
 bp = Blueprint("ussd", __name__)
 log = logging.getLogger("mbolo.ussd")
 
 
 def _guard() -> None:
-    """403 without the right token (current or previous, constant-time); 413 above 4 KB."""
+    """403 without the right token (current or previous, constant-time); 413 above 4 KB (WebRequest)."""
     from ussd_app.current import runtime
 
     tokens = runtime().config.webhook_tokens
@@ -38,7 +38,6 @@ def _guard() -> None:
             abort(403)
     if request.content_length is not None and request.content_length > MAX_BODY:
         abort(413)
-    request.max_content_length = MAX_BODY  # bodies without a length are cut off here too
 
 
 @bp.post("/ussd")

@@ -90,6 +90,7 @@ def prepare_sessions(rt, tids, per_connection: int) -> int:
             sid = f"b-{t}-{k}"
             record = SessionRecord(
                 state="main",
+                phone=phone_of(member_of(t, k)),
                 authenticated=True,
                 identity=identities[member_of(t, k)],
                 seen=0,

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from config.settings import Config
 from models.cooperative import Cooperative, Member, member_key
 from models.csv_import.bulk import insert_rows
 from models.csv_import.reader import (
@@ -84,6 +85,7 @@ def import_loans(
     actor: str = "system",
     filename: str | None = None,
     progress: Progress | None = None,
+    max_amount: int = Config.MAX_AMOUNT,
 ) -> ImportResult:
     """Import a loans file into the session (the caller commits, or rolls back for a dry run)."""
     table = read_table(data, required=REQUIRED, optional=OPTIONAL)
@@ -96,7 +98,7 @@ def import_loans(
         if progress and done % 500 == 0:
             progress(done, result.rows)
         try:
-            lines.append(_loan_line(row, phone_of))
+            lines.append(_loan_line(row, phone_of, max_amount))
         except BadValue as exc:
             result.fail(row.line, str(exc))
     lines = _first_of_each(lines, result)
@@ -118,17 +120,17 @@ def import_loans(
     return result.finish()
 
 
-def _loan_line(row, phone_of: PhoneReader) -> LoanLine:
+def _loan_line(row, phone_of: PhoneReader, max_amount: int = Config.MAX_AMOUNT) -> LoanLine:
     missing = [c for c in REQUIRED if not row.get(c)]
     if missing:
         raise BadValue(f"missing {', '.join(missing)}")
     reference = row.get("loan_ref").upper()
     if len(reference) > 40 or not re.fullmatch(r"[A-Z0-9][A-Z0-9_./-]*", reference):
         raise BadValue(f"loan_ref {row.get('loan_ref')!r}: up to 40 letters, digits and - _ . /")
-    principal = parse_amount(row.get("principal"), "principal")
+    principal = parse_amount(row.get("principal"), "principal", max_amount)
     if principal <= 0:
         raise BadValue("principal must be more than 0")
-    interest = parse_amount(row.get("interest"), "interest") if row.get("interest") else 0
+    interest = parse_amount(row.get("interest"), "interest", max_amount) if row.get("interest") else 0
     disbursed_on = parse_date(row.get("disbursed_on"), "disbursed_on")
     installments = parse_count(row.get("installments"), "installments", 1, MAX_INSTALMENTS)
     frequency = FREQUENCIES.get(folded(row.get("frequency")))
@@ -139,7 +141,7 @@ def _loan_line(row, phone_of: PhoneReader) -> LoanLine:
         first_due_on = parse_date(row.get("first_due_on"), "first_due_on")
         if first_due_on < disbursed_on:
             raise BadValue(f"first_due_on {first_due_on} is before disbursed_on {disbursed_on}")
-    repaid = parse_amount(row.get("repaid"), "repaid") if row.get("repaid") else None
+    repaid = parse_amount(row.get("repaid"), "repaid", 2 * max_amount) if row.get("repaid") else None
     if repaid is not None and repaid > principal + interest:
         raise BadValue(f"repaid {repaid} is more than principal + interest ({principal + interest})")
     who = row.get("phone")

@@ -20,6 +20,7 @@ from datetime import date, datetime
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from config.settings import Config
 from models.cooperative import Cooperative, Member, member_key
 from models.csv_import.bulk import insert_rows
 from models.csv_import.reader import (
@@ -96,13 +97,14 @@ def import_members(
     actor: str = "system",
     filename: str | None = None,
     progress: Progress | None = None,
+    max_amount: int = Config.MAX_AMOUNT,
 ) -> ImportResult:
     """Import a members file into the session (the caller commits, or rolls back for a dry run)."""
     table = read_table(data, required=REQUIRED, optional=OPTIONAL)
     result = ImportResult("members", table.sha256, rows=len(table.rows) + len(table.failed))
     result.warnings.extend(table.warnings)
     result.failed.extend(table.failed)
-    lines = _validate(table.rows, region, result, progress)
+    lines = _validate(table.rows, region, result, progress, max_amount)
     lines = _first_of_each(lines, result)
     coops = _settle_cooperatives(session, lines, result, now)
     opening_total = _apply(session, lines, coops, result, now=now, today=today, actor=actor)
@@ -121,7 +123,9 @@ def import_members(
     return result.finish()
 
 
-def _validate(rows, region: str, result: ImportResult, progress: Progress | None) -> list[MemberLine]:
+def _validate(
+    rows, region: str, result: ImportResult, progress: Progress | None, max_amount: int = Config.MAX_AMOUNT
+) -> list[MemberLine]:
     valid: list[MemberLine] = []
     total = result.rows
     phone_of = PhoneReader(region)
@@ -129,13 +133,13 @@ def _validate(rows, region: str, result: ImportResult, progress: Progress | None
         if progress and done % 2000 == 0:
             progress(done, total)
         try:
-            valid.append(_member_line(row, phone_of))
+            valid.append(_member_line(row, phone_of, max_amount))
         except BadValue as exc:
             result.fail(row.line, str(exc))
     return valid
 
 
-def _member_line(row, phone_of: PhoneReader) -> MemberLine:
+def _member_line(row, phone_of: PhoneReader, max_amount: int = Config.MAX_AMOUNT) -> MemberLine:
     values = row.values
     cooperative, member_no, name, raw_phone = (values.get(c, "") for c in REQUIRED)
     missing = [c for c, v in zip(REQUIRED, (cooperative, member_no, name, raw_phone), strict=True) if not v]
@@ -161,7 +165,7 @@ def _member_line(row, phone_of: PhoneReader) -> MemberLine:
         if language is None:
             raise BadValue(f"language {raw!r} is not one of fr, wo, en")
     if raw := values.get("savings"):
-        savings = parse_amount(raw, "savings")
+        savings = parse_amount(raw, "savings", max_amount)
     code = values.get("coop_code", "").upper()
     if code and not CODE_PATTERN.fullmatch(code):
         raise BadValue(f"coop_code {values['coop_code']!r} must be 2 to 8 letters or digits")

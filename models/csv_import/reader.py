@@ -18,10 +18,11 @@ from functools import cache
 
 import phonenumbers
 
+from config.settings import Config
 from i18n.accents import strip_accents
 from models.csv_import.result import Issue
 from models.errors import MboloError
-from models.phones import InvalidPhone, normalise
+from models.phones import canonical, normalise
 
 # Called as rows are handled: (rows done so far, rows in the file).
 Progress = Callable[[int, int], None]
@@ -161,15 +162,19 @@ def parse_date(raw: str, column: str) -> date:
     raise BadValue(f"{column} {raw!r} is not a date (expected YYYY-MM-DD or DD/MM/YYYY)")
 
 
-def parse_amount(raw: str, column: str) -> int:
-    """A whole number of XOF; digits may be grouped with spaces, no-break spaces or dots."""
+def parse_amount(raw: str, column: str, limit: int = Config.MAX_AMOUNT) -> int:
+    """A whole number of XOF up to `limit` (MAX_AMOUNT); digits may be grouped with spaces or dots."""
     text = raw.translate(_SPACES)
     text = re.sub(r"(?i)(f|fcfa|cfa|xof)$", "", text)
-    if re.fullmatch(r"\d+", text):
-        return int(text)
-    if re.fullmatch(r"\d{1,3}(\.\d{3})+", text):
-        return int(text.replace(".", ""))
-    raise BadValue(f"{column} {raw!r} is not a whole number of XOF (write 12500, 12 500 or 12.500)")
+    if re.fullmatch(r"\d{1,15}", text):
+        value = int(text)
+    elif re.fullmatch(r"\d{1,3}(\.\d{3}){1,4}", text):
+        value = int(text.replace(".", ""))
+    else:
+        raise BadValue(f"{column} {raw!r} is not a whole number of XOF (write 12500, 12 500 or 12.500)")
+    if value > limit:
+        raise BadValue(f"{column} {raw!r} is more than the largest amount accepted ({limit:,} XOF)")
+    return value
 
 
 def parse_count(raw: str, column: str, low: int, high: int) -> int:
@@ -230,7 +235,7 @@ class PhoneReader:
         ]
         code = str(meta.country_code)
         self.fast = (
-            re.compile(rf"(?:\+{code}|00{code}|{code})?(\d{{{length}}})"),
+            re.compile(rf"(?:\+{code}|00{code}|{code})?(\d{{{length}}})", re.ASCII),
             re.compile(meta.general_desc.national_number_pattern),
             re.compile("|".join(f"(?:{p})" for p in types)),
             f"+{code}",
@@ -240,12 +245,12 @@ class PhoneReader:
         """E.164, or InvalidPhone."""
         if self.fast is not None:
             form, general, typed, prefix = self.fast
-            text = raw.translate(_SPACES)
+            text = canonical(raw).replace(" ", "")
             match = form.fullmatch(text)
             # A leading 0 is an international prefix (00…) or a typo: leave those to phonenumbers.
             if match and (text[0] != "0" or text.startswith(prefix.replace("+", "00"))):
                 national = match[1]
                 if general.fullmatch(national) and typed.fullmatch(national):
                     return prefix + national
-                raise InvalidPhone(f"not a valid number: {raw!r}")
+                # Not a number of any type: normalise refuses it (or knows it as a demo number).
         return normalise(raw, self.region)

@@ -51,7 +51,7 @@ def handle(session: Session, inbound: InboundSms, sender: Member | None, now: da
     if inbound.status == InboundStatus.HANDLED or _already_posted(session, external_id_of(inbound)):
         outcome = Outcome(None, "duplicate")
     else:
-        command = parse(inbound.text, request.today)
+        command = parse(inbound.text, request.today, config.MAX_AMOUNT)
         try:
             with session.begin_nested():
                 outcome = _carry_out(request, command)

@@ -19,7 +19,9 @@ from enum import StrEnum
 
 import phonenumbers
 
+from config.settings import Config
 from i18n.accents import strip_accents
+from i18n.formatting import format_money
 from sms.commands.registry import COMMANDS, Keyword
 from sms.commands.spec import Command, MemberRef, Shape
 
@@ -46,6 +48,7 @@ class Reason(StrEnum):
     BAD_AMOUNT = "bad_amount"
     ZERO_AMOUNT = "zero_amount"
     NEGATIVE_AMOUNT = "negative_amount"
+    TOO_LARGE_AMOUNT = "too_large_amount"
     BAD_DATE = "bad_date"
     FUTURE_DATE = "future_date"
     OLD_DATE = "old_date"
@@ -87,8 +90,8 @@ def _fold_char(c: str) -> str:
     return c if c.isprintable() and not c.isspace() else " "
 
 
-def parse(text: str | None, today: date) -> Command | Problem:
-    """Read one SMS as a command; `today` (Africa/Dakar) resolves a `JJ/MM` date."""
+def parse(text: str | None, today: date, max_amount: int = Config.MAX_AMOUNT) -> Command | Problem:
+    """Read one SMS as a command; `today` (Africa/Dakar) resolves a `JJ/MM` date; amounts ≤ max_amount."""
     raw = text or ""
     if len(raw) > MAX_LENGTH:
         # Name the keyword, if any, so the reply can still give its format.
@@ -102,7 +105,7 @@ def parse(text: str | None, today: date) -> Command | Problem:
     keyword, args = _keyword(tokens)
     if keyword is None:
         return Problem(Reason.UNKNOWN_KEYWORD, detail=tokens[0][:20])
-    return _Reader(keyword, COMMANDS[keyword].shape, args, today).read()
+    return _Reader(keyword, COMMANDS[keyword].shape, args, today, max_amount).read()
 
 
 def _keyword(tokens: list[str]) -> tuple[Keyword | None, list[str]]:
@@ -125,11 +128,19 @@ def _canonical(alias: str) -> Keyword | None:
 class _Reader:
     """Reads the arguments of one keyword from the end (OK, date) and the start (member, amount)."""
 
-    def __init__(self, keyword: Keyword, shape: Shape, args: list[str], today: date):
+    def __init__(
+        self,
+        keyword: Keyword,
+        shape: Shape,
+        args: list[str],
+        today: date,
+        max_amount: int = Config.MAX_AMOUNT,
+    ):
         self.keyword = keyword
         self.shape = shape
         self.args = args
         self.today = today
+        self.max_amount = max_amount
 
     def problem(self, reason: Reason, detail: str = "") -> Problem:
         return Problem(reason, self.keyword, detail[:20])
@@ -256,6 +267,10 @@ class _Reader:
     def check_amount(self, member: MemberRef, amount: int, rest: list[str]):
         if amount == 0:
             return self.problem(Reason.ZERO_AMOUNT, "0")
+        # Above MAX_AMOUNT no override: no member deals in such sums, and the ledger must never
+        # see an amount its columns or balances cannot hold.
+        if amount > self.max_amount:
+            return self.problem(Reason.TOO_LARGE_AMOUNT, format_money(self.max_amount))
         return member, amount, rest
 
 

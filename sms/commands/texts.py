@@ -134,6 +134,7 @@ PROBLEMS = {
     "bad_amount": N_("Montant {detail} non reconnu."),
     "zero_amount": N_("Le montant doit être plus grand que 0."),
     "negative_amount": N_("Le montant doit être plus grand que 0."),
+    "too_large_amount": N_("Montant trop grand: {detail} au plus."),
     "bad_date": N_("Date {detail} invalide."),
     "future_date": N_("Date {detail} dans le futur."),
     "old_date": N_("Date {detail}: 7 jours en arrière au plus."),

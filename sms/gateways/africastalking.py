@@ -34,6 +34,9 @@ log = logging.getLogger("mbolo.sms")
 
 # Africa's Talking per-recipient statusCode values that mean "accepted": Processed, Sent, Queued.
 ACCEPTED = frozenset({100, 101, 102})
+# Per-recipient codes that describe the account or the gateway, not the message: 405
+# InsufficientBalance, 500 InternalServerError, 501 GatewayError. Retried; 405 also alerts.
+ACCOUNT_OR_GATEWAY = frozenset({405, 500, 501})
 # (connect, read) seconds; the read timeout bounds how long a worker waits on a slow gateway.
 TIMEOUT = (3.05, 15.0)
 
@@ -179,6 +182,7 @@ class AfricasTalkingGateway(Gateway):
                     status_code=code,
                     cost_raw=(str(entry["cost"])[:40] if entry.get("cost") is not None else None),
                     parts=int(parts) if isinstance(parts, int | str) and str(parts).isdigit() else None,
+                    transient=code in ACCOUNT_OR_GATEWAY,
                 )
             )
         return results

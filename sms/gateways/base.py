@@ -20,6 +20,9 @@ class RecipientResult:
     status_code: int | None = None
     cost_raw: str | None = None
     parts: int | None = None
+    # Refused for a reason about the account or the gateway, not the message (out of credit, the
+    # gateway's own error): worth retrying with backoff, like a transient error of the request.
+    transient: bool = False
 
     @property
     def reason(self) -> str:

@@ -8,14 +8,14 @@ due-date sentences would take it further, the latest ones are left out (the next
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
 from i18n.catalog import DEFAULT, LANGUAGES, gettext
 from i18n.formatting import format_money, format_short_date
-from i18n.gsm7 import BASIC, EXTENSION, fold
+from i18n.gsm7 import BASIC, fold
+from i18n.gsm7 import segments as gsm7_segments
 from sms.reminders.arrears import is_arrears_rule, is_promise_rule
 from sms.reminders.rules import (
     ARREARS,
@@ -149,10 +149,6 @@ def local_phone(phone: str) -> str:
     return phone[4:] if phone.startswith("+221") and len(phone) == 13 else phone
 
 
-_EXTENSION = re.compile("[" + re.escape("".join(sorted(EXTENSION))) + "]")
-
-
 def segments(body: str) -> int:
-    """SMS segments of a rendered reminder (GSM-7 by construction: 160, then 153 septets a segment)."""
-    septets = len(body) + len(_EXTENSION.findall(body))  # an extension character takes two septets
-    return 1 if septets <= 160 else -(-septets // 153)
+    """SMS segments of a rendered reminder (the one count of i18n.gsm7, escape pairs never split)."""
+    return gsm7_segments(body)

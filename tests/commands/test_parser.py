@@ -154,6 +154,11 @@ BAD = [
     ("PIN", problem(Reason.MISSING_MEMBER, Keyword.PIN)),
     ("PIN m12 m13", problem(Reason.UNEXPECTED, Keyword.PIN)),
     ("SOLDE 77 123", problem(Reason.BAD_MEMBER, Keyword.SOLDE)),
+    # above MAX_AMOUNT (10 000 000 F): refused, whatever the writing
+    ("DEP M006 9 000 000 000 000 000 000", problem(Reason.TOO_LARGE_AMOUNT, Keyword.DEP)),
+    ("PAY 77 123 45 67 10 000 001", problem(Reason.TOO_LARGE_AMOUNT, Keyword.PAY)),
+    ("RETRAIT m12 999999999999", problem(Reason.TOO_LARGE_AMOUNT, Keyword.RETRAIT)),
+    ("DEP m12 10.000.001F", problem(Reason.TOO_LARGE_AMOUNT, Keyword.DEP)),
     # no keyword at all
     ("", problem(Reason.EMPTY)),
     ("     ", problem(Reason.EMPTY)),
@@ -219,3 +224,9 @@ def test_keyword_soup_is_a_command_or_a_problem(words):
     """Shuffled pieces of real commands never crash the reader."""
     result = parse(" ".join(words), TODAY)
     assert isinstance(result, Command | Problem)
+
+
+def test_max_amount_is_the_last_accepted_amount():
+    """10 000 000 F is accepted; the configured bound is what the reader checks."""
+    assert parse("DEP m12 10 000 000", TODAY) == Command(Keyword.DEP, member=no("M12"), amount=10_000_000)
+    assert parse("DEP m12 5001", TODAY, max_amount=5_000).reason == Reason.TOO_LARGE_AMOUNT

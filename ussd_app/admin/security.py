@@ -1,7 +1,8 @@
 """Who is logged in, what they may read, and the CSRF token every form carries.
 
 The session is Flask's signed cookie: it holds the account id, a fingerprint of the password
-hash (changing the password or deactivating the account ends every session) and the CSRF
+hash and of the account's session generation (changing the password, logging out or
+deactivating the account ends every session server-side: a copied cookie is dead) and the CSRF
 token. Every state-changing request of the admin pages and the simulator must send the token
 back (form field `csrf_token` or header `X-CSRF-Token`); it is compared in constant time.
 """
@@ -43,9 +44,10 @@ def check_csrf() -> None:
 
 
 def fingerprint(user: AdminUser) -> str:
-    """A short keyed digest of the password hash: a new password invalidates old sessions."""
+    """A short keyed digest of the password hash and session generation: either changed ends old sessions."""
     key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, user.password_hash.encode(), hashlib.sha256).hexdigest()[:24]
+    material = f"{user.session_generation or 0}\x00{user.password_hash}".encode()
+    return hmac.new(key, material, hashlib.sha256).hexdigest()[:24]
 
 
 def log_in(user: AdminUser) -> None:
@@ -58,8 +60,15 @@ def log_in(user: AdminUser) -> None:
 
 
 def log_out() -> None:
-    """Forget the session."""
+    """End the session server-side (every cookie of this account stops working), then forget it."""
+    from ussd_app import db_session
+
+    user = current_user()
+    if user is not None:
+        user.session_generation = (user.session_generation or 0) + 1
+        db_session().commit()
     session.clear()
+    g.pop("admin_user", None)
 
 
 def current_user() -> AdminUser | None:

@@ -56,15 +56,17 @@ class DemoLoan:
     recorder: str = "M002"
 
 
+# Fictional numbers (+221 73 000 00 0x, models.phones.FICTIONAL): no operator holds the 73 block,
+# so a demo SMS can never reach somebody's phone, whatever gateway is configured.
 MEMBERS = (
-    DemoMember("M001", "Awa Diop", "+221770000001", Role.PRESIDENT, Language.FR, 25_000),
-    DemoMember("M002", "Moussa Ndiaye", "+221770000002", Role.TREASURER, Language.WO, 40_000),
-    DemoMember("M003", "Fatou Sow", "+221770000003", Role.MEMBER, Language.WO, 12_500),
-    DemoMember("M004", "Aminata Fall", "+221770000004", Role.MEMBER, Language.FR, 30_000),
-    DemoMember("M005", "John Mendy", "+221770000005", Role.MEMBER, Language.EN, 8_000),
-    DemoMember("M006", "Khady Ba", "+221770000006", Role.MEMBER, Language.FR, 15_000),
-    DemoMember("M007", "Ousmane Diallo", "+221770000007", Role.MEMBER, Language.WO, 5_000),
-    DemoMember("M008", "Grace Gomis", "+221770000008", Role.MEMBER, Language.EN, 0),
+    DemoMember("M001", "Awa Diop", "+221730000001", Role.PRESIDENT, Language.FR, 25_000),
+    DemoMember("M002", "Moussa Ndiaye", "+221730000002", Role.TREASURER, Language.WO, 40_000),
+    DemoMember("M003", "Fatou Sow", "+221730000003", Role.MEMBER, Language.WO, 12_500),
+    DemoMember("M004", "Aminata Fall", "+221730000004", Role.MEMBER, Language.FR, 30_000),
+    DemoMember("M005", "John Mendy", "+221730000005", Role.MEMBER, Language.EN, 8_000),
+    DemoMember("M006", "Khady Ba", "+221730000006", Role.MEMBER, Language.FR, 15_000),
+    DemoMember("M007", "Ousmane Diallo", "+221730000007", Role.MEMBER, Language.WO, 5_000),
+    DemoMember("M008", "Grace Gomis", "+221730000008", Role.MEMBER, Language.EN, 0),
 )
 PRODUCTS = (("Arachide", "kg"), ("Mil", "kg"), ("Lait", "litre"), ("Bissap", "sac"), ("Savon", "piece"))
 LOANS = (

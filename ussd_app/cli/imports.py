@@ -56,12 +56,19 @@ def run_import(kind: str, path: Path, dry_run: bool) -> ImportResult:
     data = path.read_bytes()
     now, today = rt.clock.now(), rt.clock.today()
     common = {"now": now, "actor": cli_actor(), "filename": path.name}
+    limits = {"max_amount": rt.config.MAX_AMOUNT}
     bar = _Bar(f"{kind} ")
     with rt.sessions() as session:
         try:
             if kind == "members":
                 result = import_members(
-                    session, data, today=today, region=rt.config.DEFAULT_REGION, progress=bar, **common
+                    session,
+                    data,
+                    today=today,
+                    region=rt.config.DEFAULT_REGION,
+                    progress=bar,
+                    **common,
+                    **limits,
                 )
             elif kind == "loans":
                 result = import_loans(
@@ -72,6 +79,7 @@ def run_import(kind: str, path: Path, dry_run: bool) -> ImportResult:
                     rounding=rt.config.INSTALMENT_ROUNDING,
                     progress=bar,
                     **common,
+                    **limits,
                 )
             else:
                 result = import_products(session, data, progress=bar, **common)

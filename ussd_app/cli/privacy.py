@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date
 
@@ -85,7 +86,10 @@ def export_command(coop: str, member_no: str, output: str | None, reason: str | 
         session.commit()
     text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
     if output:
-        with open(output, "w", encoding="utf-8") as fh:
+        # Everything held on one person: readable by the owner only (0600), whatever the umask.
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT: set it
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text + "\n")
         click.echo(f"exported {member_no} of {coop} to {output}", err=True)
     else:

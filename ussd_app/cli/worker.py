@@ -11,6 +11,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 from rq import SimpleWorker
 from rq.defaults import DEFAULT_WORKER_TTL
+from rq.serializers import JSONSerializer
 
 from sms import jobs
 from sms.ticker import Ticker
@@ -40,7 +41,9 @@ def worker_command(burst: bool, no_tick: bool) -> None:
     if not no_tick and not burst:
         ticker = Ticker(rt, connection, holder=f"{socket.gethostname()}:{os.getpid()}").start()
     try:
-        SimpleWorker([jobs.queue(connection)], connection=connection).work(burst=burst)
+        SimpleWorker([jobs.queue(connection)], connection=connection, serializer=JSONSerializer).work(
+            burst=burst
+        )
     finally:
         if ticker is not None:
             ticker.stop()
