@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, literal, select, union_all
 
 from models.base import Base
-from sms.commands.parser import ALIASES
+from sms.commands.registry import COMMANDS
 from tests.commands.conftest import STRANGER, TREASURER
 
 ABSURD_AMOUNTS = [
@@ -77,12 +77,12 @@ def _check_writes(before: dict, after: dict, status: int, *, stored: str, replie
         assert name in allowed and delta in allowed[name], (name, delta)
 
 
-@pytest.mark.parametrize("alias", sorted(ALIASES))
+@pytest.mark.parametrize("alias", sorted(COMMANDS.by_alias))
 def test_every_command_survives_the_corpus(client, coop, db, alias):
     """POST /sms/inbound with each hostile form of the command: no 5xx; the row and one reply at most."""
-    sender = STRANGER if ALIASES[alias] in ("STOP", "START") else TREASURER
+    sender = STRANGER if COMMANDS.by_alias[alias].keyword in ("STOP", "START") else TREASURER
     shapes = _shapes(alias)
-    if alias != ALIASES[alias]:
+    if alias != COMMANDS.by_alias[alias].keyword:
         shapes = shapes[::4]  # a synonym reads like its keyword: a sample of the corpus is enough
     for n, text in enumerate(shapes):
         before = _counts(db)

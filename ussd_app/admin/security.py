@@ -61,7 +61,7 @@ def log_in(user: AdminUser) -> None:
 
 def log_out() -> None:
     """End the session server-side (every cookie of this account stops working), then forget it."""
-    from ussd_app import db_session
+    from ussd_app.current import db_session
 
     user = current_user()
     if user is not None:
