@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     ForeignKey,
     Index,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -82,6 +84,9 @@ class OutboundSms(Base):
     # First time a sender took the row (the day's budget counts rows by it).
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The delivery report was matched by phone number, not by message id (Orange's receipts name
+    # the number only): it may belong to another SMS sent to the same number.
+    delivery_approximate: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Set by `purge` when the text and number were anonymised (personal data, DESIGN §4).
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
