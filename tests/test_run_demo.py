@@ -81,7 +81,8 @@ def test_the_banner_gives_the_web_addresses_and_how_to_log_in():
 def test_make_run_with_orange_points_every_orange_variable_at_a_local_server():
     """SMS_GATEWAY=orange without ORANGE_API_URL: a local server, and credentials the config accepts."""
     from config import load_config
-    from run_demo import local_orange_environment
+
+    local_orange_environment = run_demo.local_orange_environment
 
     orange = local_orange_environment({"SMS_GATEWAY": "orange"}, 8123)
     assert orange["ORANGE_API_URL"] == "http://127.0.0.1:8123"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -329,7 +330,7 @@ def test_the_subscribe_command_registers_the_url_with_the_token_and_dry_run_regi
     assert bad.exit_code != 0 and "/sms/delivery/orange" in bad.output
 
 
-def test_a_receipt_lives_queued_sent_delivered(db, clock, orange_sender, orange_api, subscribed):
+def test_a_receipt_lives_queued_sent_delivered(db, clock, runner, orange_sender, orange_api, subscribed):
     """DeliveredToTerminal, posted to the subscribed URL, delivers the row (matched by number)."""
     row = queue(db, clock)
     assert fresh(db, row.id).status == SmsStatus.QUEUED
@@ -340,6 +341,8 @@ def test_a_receipt_lives_queued_sent_delivered(db, clock, orange_sender, orange_
     delivered = fresh(db, row.id)
     assert delivered.status == SmsStatus.DELIVERED and delivered.delivered_at == clock.now()
     assert delivered.delivery_approximate
+    [logged] = json.loads(runner.invoke(args=["sms", "log", "--json"]).output)
+    assert logged["status"] == "delivered" and logged["delivery_approximate"] is True
 
 
 def test_a_receipt_lives_queued_sent_failed(db, clock, orange_sender, orange_api, subscribed):

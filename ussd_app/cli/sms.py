@@ -45,6 +45,7 @@ def as_json(row: OutboundSms) -> dict:
         "send_after": _iso(row.send_after),
         "sent_at": _iso(row.sent_at),
         "delivered_at": _iso(row.delivered_at),
+        "delivery_approximate": row.delivery_approximate,
     }
 
 
