@@ -328,6 +328,9 @@ def test_the_subscribe_command_registers_the_url_with_the_token_and_dry_run_regi
     assert subscription["sender"] == ORANGE_SENDER
     bad = runner.invoke(args=["sms", "orange-subscribe", "https://mbolo.example.sn/sms/delivery"])
     assert bad.exit_code != 0 and "/sms/delivery/orange" in bad.output
+    plain = runner.invoke(args=["sms", "orange-subscribe", "http://mbolo.example.sn/sms/delivery/orange"])
+    assert plain.exit_code != 0 and "https://" in plain.output
+    assert len(orange_api.seen()["subscriptions"]) == 1
 
 
 def test_a_receipt_lives_queued_sent_delivered(db, clock, runner, orange_sender, orange_api, subscribed):

@@ -144,8 +144,10 @@ def orange_subscribe_command(url: str, dry_run: bool) -> None:
     if missing:
         raise click.UsageError(f"{', '.join(missing)}: required to talk to Orange's SMS API")
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise click.BadParameter(f"{url!r} is not an http(s) URL", param_hint="URL")
+    local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if not parts.netloc or (parts.scheme != "https" and not (parts.scheme == "http" and local)):
+        # Orange posts receipts to https URLs; plain http only for a local server.
+        raise click.BadParameter(f"{url!r}: expected an https:// URL", param_hint="URL")
     if not parts.path.rstrip("/").endswith("/sms/delivery/orange"):
         raise click.BadParameter(f"{url!r} must end with /sms/delivery/orange", param_hint="URL")
     notify_url = _with_token(url, config.WEBHOOK_TOKEN)
