@@ -393,6 +393,30 @@ def test_a_receipt_before_the_send_is_committed_is_kept_and_applied_after(db, cl
     assert delivered.status == SmsStatus.DELIVERED and delivered.delivery_approximate
 
 
+def test_the_sweep_applies_a_kept_receipt_once_its_row_is_sent(db, clock, runtime, client):
+    """A receipt kept while its row was still being sent is applied by the next sweep."""
+    from sqlalchemy import update
+
+    from models.messaging import OutboundSms
+    from sms.sender import sweep
+
+    body = {
+        "deliveryInfoNotification": {
+            "deliveryInfo": {"address": "tel:+221770000001", "deliveryStatus": "DeliveryImpossible"}
+        }
+    }
+    row = queue(db, clock)
+    assert client.post("/sms/delivery/orange", json=body).status_code == 200
+    db.execute(
+        update(OutboundSms).where(OutboundSms.id == row.id).values(status=SmsStatus.SENT, sent_at=clock.now())
+    )
+    db.commit()
+    assert sweep(runtime, clock.now())["early_reports_applied"] == 1
+    failed = fresh(db, row.id)
+    assert failed.status == SmsStatus.FAILED and failed.failure_reason == "DeliveryImpossible"
+    assert failed.delivery_approximate
+
+
 @pytest.mark.parametrize(
     "body",
     [
