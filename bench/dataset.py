@@ -41,6 +41,11 @@ def bench_engine(schema: str = "bench", fresh: bool = True) -> tuple[Engine, str
     return engine, url
 
 
+def proportions(members: int) -> dict[str, int]:
+    """The data set's proportions for `members` members: half hold a loan, 100 per cooperative."""
+    return {"members": members, "loans": members // 2, "cooperatives": max(1, members // 100)}
+
+
 def _copy(conn, table: str, columns: list[str], rows) -> None:
     buf = io.StringIO()
     for row in rows:

@@ -50,6 +50,7 @@ from models.database import make_session_factory
 from models.messaging import OutboundSms
 from sms.gateways.africastalking import AfricasTalkingGateway
 from sms.gateways.orange import OrangeGateway
+from sms.jobs import enqueue_send
 from sms.local_gateway import DEFAULT_API_KEY, MESSAGING_PATH
 from sms.local_orange import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SENDER
 from sms.runtime import Runtime, redis_client
@@ -258,7 +259,9 @@ def main() -> None:
     config = replace(Config(), DATABASE_URL=url, REDIS_URL=redis_url)
     # Within sending hours whenever the benchmark runs: announcements are held during quiet hours.
     clock = FixedClock(datetime.combine(Clock().today(), dt_time(10, 0)))
-    runtime = Runtime(config, engine, make_session_factory(engine), redis_client(redis_url), clock)
+    runtime = Runtime(
+        config, engine, make_session_factory(engine), redis_client(redis_url), clock, enqueue_send
+    )
     bench = Bench(runtime, urls)
     personal: dict[str, list[float]] = {n: [] for n in names}
     baseline: dict[str, list[float]] = {n: [] for n in names}

@@ -1,4 +1,4 @@
-"""Settings read once from the environment (DESIGN §10)."""
+"""Settings read once from the environment (docs/configuration.md)."""
 
 from config.settings import Config, ConfigError, TestConfig, load_config
 

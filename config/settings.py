@@ -94,6 +94,11 @@ class Config:
         return self.APP_ENV == "production"
 
     @property
+    def dial_code(self) -> str:
+        """The USSD code member SMS tell people to dial (the first service code; empty if none set)."""
+        return self.USSD_SERVICE_CODES[0] if self.USSD_SERVICE_CODES else ""
+
+    @property
     def webhook_tokens(self) -> tuple[str, ...]:
         """Tokens accepted on webhooks: the current one and, during rotation, the previous."""
         return tuple(t for t in (self.WEBHOOK_TOKEN, self.WEBHOOK_TOKEN_PREVIOUS) if t)

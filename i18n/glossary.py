@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import csv
 import re
-import unicodedata
 from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
 
+from i18n.accents import strip_accents
 from i18n.gsm7 import fold
 
 GLOSSARY = Path(__file__).resolve().parent / "glossary.csv"
@@ -87,8 +87,7 @@ def terms() -> tuple[Term, ...]:
 
 def plain(word: str) -> str:
     """A word as compared: folded to GSM-7, accents dropped, lower case (tànnal → tannal, ŋ → ng)."""
-    folded = unicodedata.normalize("NFKD", fold(word))
-    return "".join(c for c in folded if not unicodedata.combining(c)).lower()
+    return strip_accents(fold(word)).lower()
 
 
 _PLACEHOLDER = re.compile(r"\{[^}]*\}")

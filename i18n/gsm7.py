@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 import unicodedata
 
+from i18n.accents import strip_accents
+
 BASIC = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
@@ -61,7 +63,7 @@ def fold_char(ch: str) -> str:
         return ch
     if ch in _SPECIAL:
         return _SPECIAL[ch]
-    base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+    base = strip_accents(ch)
     if base and all(c in BASIC or c in EXTENSION for c in base):
         return base
     return "?"
@@ -71,7 +73,8 @@ def fold(text: str) -> str:
     """The text with every character GSM-7 lacks replaced by its nearest readable form."""
     if all(ch in BASIC for ch in text):
         return text
-    return "".join(fold_char(ch) for ch in text)
+    # Composed first: `e` + combining acute is `é` (in GSM-7), not `e` and a `?`.
+    return "".join(fold_char(ch) for ch in unicodedata.normalize("NFC", text))
 
 
 def is_gsm7(text: str) -> bool:

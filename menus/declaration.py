@@ -1,7 +1,9 @@
-"""4 Declare a repayment: amount → confirmation → END with the declaration's code (DESIGN §6).
+"""4 Declare a repayment: amount → confirmation → END with the declaration's code.
+
+See docs/design.md, "USSD menus".
 
 Without an active loan the option ends at once, saying so. A new declaration replaces the
-member's pending one (the treasurers are told, by sms.commands.declarations). The task keeps its
+member's pending one (the treasurers are told, by sms.declarations). The task keeps its
 state in ctx under short `d…` keys: `dm` the most that may be declared (what remains to pay),
 `da` the amount, `dk` the idempotency key, `dc` the code given and `dr` the code it replaced.
 `dk` is the (sessionId, step) key of the hop that opened the option, kept in ctx, so a
@@ -18,6 +20,7 @@ from menus.screens import Decide, Invalid, Option, Screen
 from models.cooperative import Member
 from models.errors import Refused
 from models.position import member_position
+from sms.declarations import declare_repayment
 
 TASK_KEYS = ("dm", "da", "dk", "dc", "dr")
 MAX_AMOUNT = 100_000_000
@@ -62,8 +65,6 @@ def figures(hop: Hop) -> dict:
 
 def save(hop: Hop) -> str:
     """Record the declaration and tell the treasurers (idempotent by the key kept in ctx)."""
-    from sms.commands.declarations import declare_repayment
-
     member = hop.db.get(Member, hop.member_id)
     try:
         declared = declare_repayment(

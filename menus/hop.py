@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -44,6 +44,7 @@ class Hop:
     clock: Clock
     pin_secret: str
     sessions: Any  # sessionmaker; the session is opened only if a callback needs the database
+    config: Config  # settings screens read (PRODUCTION_RECEIPT_SMS, SMS_COST_PER_SEGMENT)
     identity: Identity | None = None
     authenticated: bool = False
     ctx: dict = field(default_factory=dict)  # small, JSON-able, kept across hops (never a PIN)
@@ -55,11 +56,45 @@ class Hop:
     page: int = 1
     resume: dict | None = None  # an interrupted task of this phone, offered after the PIN
     wrote: bool = False  # set by callbacks that staged writes (for the log line)
-    config: Config | None = None  # settings screens read (PRODUCTION_RECEIPT_SMS)
     # What the hop's writes record as their source: `simulator` when the phone simulator posted the
     # hop (the webhook reads its trusted WSGI marker, ussd_app.origin), else `ussd`.
     source: str = Source.USSD
     _db: Session | None = None
+
+    @classmethod
+    def from_record(
+        cls, record, *, session_id: str, phone: str, entry: str, resume: dict | None, runtime, source: str
+    ) -> Hop:
+        """The hop a request starts from: the session record's state, page, identity, a copy of its ctx."""
+        return cls(
+            session_id=session_id,
+            phone=phone,
+            state=record.state,
+            step=record.seen,
+            clock=runtime.clock,
+            pin_secret=runtime.config.PIN_SECRET,
+            sessions=runtime.sessions,
+            config=runtime.config,
+            identity=record.identity,
+            authenticated=record.authenticated,
+            ctx=dict(record.ctx),
+            input=entry,
+            page=record.page,
+            resume=resume,
+            source=source,
+        )
+
+    def to_record(self, record, **changes):
+        """`record` (the session record this hop came from) carrying the hop's state forward."""
+        return replace(
+            record,
+            state=self.state,
+            ctx=self.ctx,
+            page=self.page,
+            authenticated=self.authenticated,
+            identity=self.identity,
+            **changes,
+        )
 
     @property
     def db(self) -> Session:

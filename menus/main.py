@@ -1,4 +1,4 @@
-"""The main menu (DESIGN §6 numbering)."""
+"""The main menu (its numbering is part of the contract: docs/design.md, "USSD menus")."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from models.enums import MemberStatus
 
 
 def active(hop: Hop) -> bool:
-    """Inactive members keep the balance, language and PIN change only (DESIGN §4 deactivate)."""
+    """Inactive members keep the balance, language and PIN change only.
+
+    See docs/design.md, "Command line", deactivate.
+    """
     return hop.identity is None or hop.identity.status == MemberStatus.ACTIVE
 
 

@@ -1,4 +1,7 @@
-"""Who is dialling, and the PIN screens: unknown, locked, choose/confirm, enter, change (DESIGN §3, §6)."""
+"""Who is dialling, and the PIN screens: unknown, locked, choose/confirm, enter, change.
+
+See docs/design.md, "USSD menus".
+"""
 
 from __future__ import annotations
 

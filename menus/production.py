@@ -1,4 +1,6 @@
-"""2 Report production: product (paged list) → quantity → confirmation → saved (DESIGN §6).
+"""2 Report production: product (paged list) → quantity → confirmation → saved.
+
+See docs/design.md, "Production reports".
 
 The task keeps its state in ctx under short `p…` keys: `pp` the product id, `pq` the quantity,
 `pw` the week (`2026-W49`), `pk` the idempotency key, `pr` the saved reference and `po` the one
@@ -195,12 +197,12 @@ RECEIPT = N_(
 
 def receipts_on(hop: Hop) -> bool:
     """PRODUCTION_RECEIPT_SMS (default off)."""
-    return bool(hop.config is not None and hop.config.PRODUCTION_RECEIPT_SMS)
+    return bool(hop.config.PRODUCTION_RECEIPT_SMS)
 
 
 def queue_receipt(hop: Hop, member: Member, product: Product, reference: str, week: Week) -> None:
     """The receipt, in the member's language, through the outbox (sent after the hop commits)."""
-    from sms.outbox import DEFAULT_COST_PER_SEGMENT, queue_sms
+    from sms.outbox import queue_sms
 
     text = hop.t(
         RECEIPT,
@@ -221,7 +223,7 @@ def queue_receipt(hop: Hop, member: Member, product: Product, reference: str, we
         now=hop.now,
         cooperative_id=member.cooperative_id,
         member_id=member.id,
-        cost_per_segment=hop.config.SMS_COST_PER_SEGMENT if hop.config else DEFAULT_COST_PER_SEGMENT,
+        cost_per_segment=hop.config.SMS_COST_PER_SEGMENT,
     )
 
 

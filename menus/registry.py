@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-import importlib
-
 from i18n.catalog import N_
+from menus import balance, declaration, language, loan, main, pin, production
 from menus.hop import Hop
 from menus.pin import FIRST
 from menus.screens import Decide, Option, Registry, Screen
 
 # Each module holds `SCREENS`; a new module is one more line here.
-MODULES = (
-    "menus.pin",
-    "menus.main",
-    "menus.balance",
-    "menus.loan",
-    "menus.language",
-    "menus.production",
-    "menus.declaration",
-)
+MODULES = (pin, main, balance, loan, language, production, declaration)
 
 ENTRY = FIRST  # the first screen of a session depends on who dials
 
 
 def _load() -> Registry:
     registry = Registry()
-    for name in MODULES:
-        registry.add(importlib.import_module(name).SCREENS)
+    for module in MODULES:
+        registry.add(module.SCREENS)
     resumable = tuple(sorted(s.name for s in registry.screens.values() if s.resumable))
     registry.add([resume_screen(resumable)])
     registry.check()

@@ -82,7 +82,8 @@ class Screen:
     view: Callable[[Hop], dict] | None = None  # runs at every rendering: read what the text shows
     end: bool = False  # END: the session closes on this screen
     secret: bool = False  # input is a PIN: sealed with an HMAC before saving, masked in logs
-    resumable: bool = False  # part of a multi-step task a dropped session may resume (DESIGN §3)
+    # Part of a multi-step task a dropped session may resume (docs/design.md, "The USSD session").
+    resumable: bool = False
     nav: bool = True  # `00` (and on menus `0`/`98`) navigate; False before the PIN is entered
 
     @property

@@ -7,18 +7,21 @@ from models.cooperative import Cooperative, Member, Product, member_key
 from models.ledger_tables import Instalment, Loan, Repayment, RepaymentLine, SavingsEntry
 from models.messaging import (
     AuditEvent,
+    DigestSent,
     EarlyDeliveryReport,
     InboundSms,
     OutboundSms,
     ReminderSent,
     UssdEvent,
 )
+from models.promises import Promise, PromiseStatus
 
 __all__ = [
     "AdminUser",
     "AuditEvent",
     "Base",
     "Cooperative",
+    "DigestSent",
     "EarlyDeliveryReport",
     "InboundSms",
     "Instalment",
@@ -27,6 +30,8 @@ __all__ = [
     "OutboundSms",
     "Product",
     "ProductionReport",
+    "Promise",
+    "PromiseStatus",
     "ReminderSent",
     "Repayment",
     "RepaymentDeclaration",

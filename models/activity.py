@@ -18,7 +18,8 @@ class ProductionReport(Base):
     __table_args__ = (
         Index("ix_production_report_member_week", "member_id", "product_id", "iso_year", "iso_week"),
         Index("ix_production_report_week", "iso_year", "iso_week"),
-        # One current report per member, product and week; a later one supersedes (issue 4).
+        # One current report per member, product and week; a later one supersedes (docs/design.md,
+        # "Production reports").
         Index(
             "uq_production_report_current",
             "member_id",

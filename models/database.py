@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Select, create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
+
+from models.cooperative import Member
 
 
 def normalise_url(url: str) -> str:
@@ -64,3 +66,14 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def is_postgres(session: Session) -> bool:
     """True when the session talks to PostgreSQL (row locks and ON CONFLICT available)."""
     return session.get_bind().dialect.name == "postgresql"
+
+
+def for_update(session: Session, stmt: Select, *, skip_locked: bool = False) -> Select:
+    """`stmt` locking its rows FOR UPDATE on PostgreSQL; SQLite serialises whole transactions instead."""
+    return stmt.with_for_update(skip_locked=skip_locked) if is_postgres(session) else stmt
+
+
+def lock_member(session: Session, member_id: int) -> None:
+    """Lock the member's row (PostgreSQL): the first lock of every change of that member's money."""
+    if is_postgres(session):
+        session.execute(select(Member.id).where(Member.id == member_id).with_for_update())

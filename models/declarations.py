@@ -3,7 +3,7 @@
 Lifecycle (DeclarationStatus): pending → confirmed | rejected | expired (72 h) | replaced (the
 member declared again). One pending declaration per member and a 4-digit code unique among the
 cooperative's pending declarations, both held by partial unique indexes. These functions change
-the session only; the SMS that tell people about it are the caller's (sms.commands.declarations).
+the session only; the SMS that tell people about it are the caller's (sms.declarations).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from models import audit
 from models.activity import RepaymentDeclaration
 from models.cooperative import Member
-from models.database import is_postgres
+from models.database import for_update, lock_member
 from models.enums import DeclarationStatus, MemberStatus, Role, Source
 from models.errors import Refused
 from models.position import member_position
@@ -45,9 +45,7 @@ class Declared:
 
 
 def _locked(session: Session, stmt):
-    if is_postgres(session):
-        stmt = stmt.with_for_update()
-    return stmt.execution_options(populate_existing=True)
+    return for_update(session, stmt).execution_options(populate_existing=True)
 
 
 def pending_of(session: Session, member_id: int, *, lock: bool = False) -> RepaymentDeclaration | None:
@@ -81,9 +79,8 @@ def declare(
         raise Refused("inactive")
     if amount <= 0:
         raise Refused("amount", amount=amount)
-    if is_postgres(session):
-        # Serialises a member's declarations with the money commands on that member.
-        session.execute(select(Member.id).where(Member.id == member.id).with_for_update())
+    # Serialises a member's declarations with the money commands on that member.
+    lock_member(session, member.id)
     position = member_position(session, member.id, today)
     if position.active_loans == 0 or position.outstanding == 0:
         raise Refused("no_active_loan")
@@ -216,9 +213,7 @@ def due_for_expiry(session: Session, now: datetime, limit: int = 500) -> list[Re
         .order_by(RepaymentDeclaration.created_at)
         .limit(limit)
     )
-    if is_postgres(session):
-        stmt = stmt.with_for_update(skip_locked=True)
-    return list(session.scalars(stmt))
+    return list(session.scalars(for_update(session, stmt, skip_locked=True)))
 
 
 def due_for_reminder(session: Session, now: datetime, limit: int = 500) -> list[RepaymentDeclaration]:
@@ -233,9 +228,7 @@ def due_for_reminder(session: Session, now: datetime, limit: int = 500) -> list[
         .order_by(RepaymentDeclaration.created_at)
         .limit(limit)
     )
-    if is_postgres(session):
-        stmt = stmt.with_for_update(skip_locked=True)
-    return list(session.scalars(stmt))
+    return list(session.scalars(for_update(session, stmt, skip_locked=True)))
 
 
 def answerers(session: Session, declaration: RepaymentDeclaration) -> list[Member]:

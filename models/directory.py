@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from functools import cache
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from i18n.accents import strip_accents
 from models.cooperative import Cooperative, Member, member_key
 from models.errors import NotFound
 
@@ -47,7 +47,7 @@ def name_key(name: str) -> str:
 
 
 def _ascii(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return strip_accents(text)
 
 
 def derive_code(name: str, taken: Iterable[str]) -> str:

@@ -73,18 +73,35 @@ class DeclarationStatus(StrEnum):
 
 
 class SmsKind(StrEnum):
-    """Kinds of outbound SMS; quiet hours, opt-out and budget hold only reminders and broadcasts."""
+    """Kinds of outbound SMS. Receipts, replies and notices always go at once and are never sent twice;
+    reminders and broadcasts wait for daytime, STOP and the budget; digests wait for daytime only."""
 
     RECEIPT = "receipt"
     REPLY = "reply"
     NOTICE = "notice"
     REMINDER = "reminder"
     BROADCAST = "broadcast"
+    DIGEST = "digest"
 
     @property
     def is_bulk(self) -> bool:
-        """Reminders and broadcasts: held by quiet hours, opt-out and the budget; requeued after a crash."""
+        """Reminders and broadcasts: suppressed by STOP and cancelled for the budget."""
         return self in (SmsKind.REMINDER, SmsKind.BROADCAST)
+
+    @property
+    def waits_for_daytime(self) -> bool:
+        """Held by quiet hours: reminders, broadcasts and the officers' digests."""
+        return self in (SmsKind.REMINDER, SmsKind.BROADCAST, SmsKind.DIGEST)
+
+    @property
+    def belongs_to_its_day(self) -> bool:
+        """Planned for one day: cancelled (expired) once that day's quiet hours begin."""
+        return self in (SmsKind.REMINDER, SmsKind.DIGEST)
+
+    @property
+    def resent_when_lost(self) -> bool:
+        """Sent again after a lost lease or an uncertain answer: a second copy costs only money."""
+        return self.waits_for_daytime
 
 
 class SmsStatus(StrEnum):

@@ -9,6 +9,10 @@ class NotFound(MboloError):
     """The member, loan or receipt named does not exist (in this cooperative)."""
 
 
+class Unchanged(MboloError):
+    """What was asked is already so; nothing is written (the message says what)."""
+
+
 class Refused(MboloError):
     """The operation breaks a money rule; `code` names the rule, `details` the figures."""
 

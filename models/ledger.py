@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from models import audit, codes
 from models.cooperative import Member
+from models.database import for_update, lock_member
 from models.enums import LoanStatus, SavingsKind, Source
 from models.errors import NotFound, Refused
 from models.ledger_tables import Instalment, Loan, Repayment, RepaymentLine, SavingsEntry
@@ -84,9 +85,7 @@ def create_loan(
 
 
 def _lock_loans(session: Session, stmt):
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return session.scalars(stmt.execution_options(populate_existing=True)).all()
+    return session.scalars(for_update(session, stmt).execution_options(populate_existing=True)).all()
 
 
 def _unpaid_instalments(session: Session, loans: list[Loan]) -> list[Instalment]:
@@ -274,8 +273,7 @@ def savings_balance(session: Session, member_id: int) -> int:
 
 
 def _lock_member(session: Session, member: Member) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(Member.id).where(Member.id == member.id).with_for_update())
+    lock_member(session, member.id)
 
 
 def post_savings(

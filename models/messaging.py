@@ -87,7 +87,7 @@ class OutboundSms(Base):
     # The delivery report was matched by phone number, not by message id (Orange's receipts name
     # the number only): it may belong to another SMS sent to the same number.
     delivery_approximate: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    # Set by `purge` when the text and number were anonymised (personal data, DESIGN §4).
+    # Set by `purge` when the text and number were anonymised (docs/privacy.md, purge).
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -135,7 +135,7 @@ class InboundSms(Base):
     error: Mapped[str | None] = mapped_column(String(300))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Set by `purge` when the text and number were anonymised (personal data, DESIGN §4).
+    # Set by `purge` when the text and number were anonymised (docs/privacy.md, purge).
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -150,9 +150,24 @@ class ReminderSent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instalment_id: Mapped[int] = mapped_column(ForeignKey("instalment.id"))
-    rule: Mapped[str] = mapped_column(String(8))
+    # A due-date rule (`W-1`, `M+7` …), an arrears day (`A15`: 15 days after the oldest unpaid
+    # due date) or a promise's reminder (`P` + the promise id).
+    rule: Mapped[str] = mapped_column(String(16))
     day: Mapped[date] = mapped_column(Date)
     outbound_sms_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_sms.id"), index=True)
+
+
+class DigestSent(Base):
+    """One officer's weekly arrears digest for a day; unique, so a digest goes at most once."""
+
+    __tablename__ = "digest_sent"
+    __table_args__ = (UniqueConstraint("member_id", "day"), Index("ix_digest_sent_day", "day"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cooperative_id: Mapped[int] = mapped_column(ForeignKey("cooperative.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))  # the treasurer or president
+    day: Mapped[date] = mapped_column(Date)
+    outbound_sms_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_sms.id"))
 
 
 class UssdEvent(Base):
@@ -175,7 +190,7 @@ class UssdEvent(Base):
     status: Mapped[str | None] = mapped_column(String(40))
     payload: Mapped[dict] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    # Set by `purge` when the payload and number were anonymised (personal data, DESIGN §4).
+    # Set by `purge` when the payload and number were anonymised (docs/privacy.md, purge).
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

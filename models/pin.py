@@ -1,4 +1,6 @@
-"""Member PINs: slow salted hash with the server pepper, refusal rules, wrong-PIN lock (DESIGN §3).
+"""Member PINs: slow salted hash with the server pepper, refusal rules, wrong-PIN lock.
+
+See docs/design.md, "The USSD session".
 
 A 4-digit PIN has only 10 000 values, so the hash alone cannot protect it; the pepper
 (`PIN_SECRET`, never stored in the database) makes a stolen table useless, and scrypt with a
@@ -21,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from models import audit
 from models.cooperative import Member
-from models.database import is_postgres
+from models.database import for_update
 from models.enums import Source
 
 SCHEME = "scrypt"
@@ -83,10 +85,7 @@ class PinCheck:
 
 
 def _load_for_update(session: Session, member_id: int) -> Member:
-    stmt = select(Member).where(Member.id == member_id)
-    if is_postgres(session):
-        stmt = stmt.with_for_update()
-    return session.scalars(stmt).one()
+    return session.scalars(for_update(session, select(Member).where(Member.id == member_id))).one()
 
 
 def check_pin(

@@ -1,5 +1,8 @@
 """Personal data: purging old message texts and exporting everything held on one person.
 
+Kept whole (~440 lines) on purpose: the purge and the export must name the same tables, and
+are checked against the law side by side.
+
 Senegal's personal data law (Law 2008-12, the CDP) asks that data be kept no longer than its
 purpose needs and that a person can learn what is held on them. The ledger (savings, loans,
 instalments, repayments, declarations, production reports, audit) is the cooperative's books

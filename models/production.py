@@ -1,5 +1,8 @@
 """Production reports: ISO weeks in Africa/Dakar, saving a report, and the coordinators' figures.
 
+Over 400 lines: the week arithmetic, saving a report and the figures share one vocabulary; the
+figures move out when the portfolio figures are split by subject.
+
 A week runs Monday to Sunday on the Dakar calendar and belongs to the month of its Thursday, so a
 week is counted in exactly one month (ISO 8601's own rule for the year). A second report for the
 same member, product and week supersedes the first: the first is kept with `superseded_at` set,
@@ -8,7 +11,6 @@ and every figure reads current (non-superseded) reports only.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -18,11 +20,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from i18n.accents import strip_accents
 from models import audit, codes
 from models.activity import ProductionReport
 from models.clock import DAKAR
 from models.cooperative import Cooperative, Member, Product
-from models.database import is_postgres
+from models.database import lock_member
 from models.enums import MemberStatus, Source
 from models.errors import NotFound, Refused
 
@@ -207,8 +210,7 @@ def _in_weeks(weeks: Iterable[Week]):
 
 def sort_key(name: str) -> str:
     """Alphabetical order as a reader expects it (Pâte before Poudre), the same on every database."""
-    plain = unicodedata.normalize("NFKD", name)
-    return "".join(c for c in plain if not unicodedata.combining(c)).casefold()
+    return strip_accents(name).casefold()
 
 
 def products_of(session: Session, cooperative_id: int) -> list[Product]:
@@ -258,8 +260,7 @@ def save_report(
         raise Refused("product", product=product.id)
     if week.monday > local_today(now, tz):
         raise Refused("week", week=week.key)
-    if is_postgres(session):
-        session.execute(select(Member.id).where(Member.id == member.id).with_for_update())
+    lock_member(session, member.id)
     if idempotency_key is not None:
         done = session.scalar(
             select(ProductionReport).where(ProductionReport.idempotency_key == idempotency_key)

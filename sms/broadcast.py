@@ -1,4 +1,6 @@
-"""Announcements to a cooperative's members (DESIGN §4 `broadcast`), written to the outbox in bulk.
+"""Announcements to a cooperative's members, written to the outbox in bulk.
+
+See docs/design.md, "Reminders and announcements".
 
 Each member gets the text in their language, French when no text was given in theirs. Members
 who sent STOP, inactive members and members without a phone are skipped. The texts are folded
@@ -21,7 +23,7 @@ from models import audit
 from models.cooperative import Cooperative, Member
 from models.enums import MemberStatus, SmsKind, SmsStatus, Source
 from models.messaging import OutboundSms
-from sms.reminders.hours import SendingHours
+from sms.sending_hours import SendingHours
 
 CHUNK = 500
 

@@ -1,4 +1,4 @@
-"""Delivery reports: gateway status → outbox status, only ever forward (docs/design.md, 'Sending').
+"""Delivery reports (docs/design.md, "Sending"): gateway status → outbox status, only ever forward.
 
 Africa's Talking (form: id, status, phoneNumber, failureReason): `Success` → delivered; `Sent`,
 `Submitted`, `Buffered` → sent; `Rejected`, `Failed`, `Expired` → failed with the

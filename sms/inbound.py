@@ -1,8 +1,7 @@
 """Incoming SMS: stored first (unique on the gateway id), then handled in a second transaction.
 
-Handling: STOP/ARRET and START are handled here (opt-out flag, confirmation reply, audit event);
-every other message goes to `sms.commands.handle(session, inbound, sender, now, runtime)` when
-that module exists (the treasurer commands), else the sender gets the help text. The handler only
+Handling: every message goes to `sms.commands.handle(session, inbound, sender, now, runtime)`
+(the commands of sms/commands/registry.py, STOP and START included). The handler only
 stages changes in `session`; this module commits them together with the row's `handled` status,
 so a retried message never posts twice. If handling raises, the transaction is rolled back and the
 row is marked `failed` with the error; `retry_unhandled` (run by the tick) tries it again.
@@ -10,9 +9,7 @@ row is marked `failed` with the error; `retry_unhandled` (run by the tick) tries
 
 from __future__ import annotations
 
-import importlib
 import logging
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,28 +17,17 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from i18n.catalog import N_, translate
-from models.audit import actor_of, record
 from models.cooperative import Member
 from models.enums import InboundStatus, Source
 from models.messaging import InboundSms
 from models.phones import mask, try_normalise
-from sms.replies import queue_reply
+from sms.commands import handle as handle_command
 
 log = logging.getLogger("mbolo.sms")
 
 MAX_ATTEMPTS = 5
 # A row still `received` this long after arriving was being handled by a process that died.
 STUCK_AFTER = timedelta(minutes=5)
-
-OPT_OUT = frozenset({"STOP", "ARRET"})
-OPT_IN = frozenset({"START"})
-
-STOP_CONFIRMED = N_(
-    "Vous ne recevrez plus de rappels ni d'annonces. Les recus continuent. Envoyez START pour les reprendre."
-)
-START_CONFIRMED = N_("Vous recevrez de nouveau les rappels et les annonces. Envoyez STOP pour les arreter.")
-HELP_TEXT = N_("Mbolo: envoyez STOP pour ne plus recevoir rappels et annonces, START pour les reprendre.")
 
 
 class MalformedInbound(ValueError):
@@ -50,7 +36,7 @@ class MalformedInbound(ValueError):
 
 @dataclass(frozen=True)
 class InboundForm:
-    """The fields of an incoming SMS as the gateway posts them (DESIGN §2)."""
+    """The fields of an incoming SMS as the gateway posts them (docs/design.md, "Endpoints")."""
 
     gateway_id: str
     from_phone: str
@@ -82,16 +68,6 @@ class InboundForm:
             link_id=(form.get("linkId") or "").strip()[:100] or None,
             network_code=(form.get("networkCode") or "").strip()[:10] or None,
         )
-
-
-def keyword(text: str) -> str:
-    """The first word, upper-cased with accents folded (`Arrêt.` → `ARRET`)."""
-    words = text.strip().split()
-    if not words:
-        return ""
-    decomposed = unicodedata.normalize("NFKD", words[0])
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return "".join(ch for ch in plain if ch.isalnum()).upper()
 
 
 def store(
@@ -131,69 +107,10 @@ def find_sender(session: Session, phone: str) -> Member | None:
     return session.scalar(select(Member).where(Member.phone == phone))
 
 
-def _commands_handler():
-    """`sms.commands.handle` when the treasurer commands are installed, else None."""
-    try:
-        module = importlib.import_module("sms.commands")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("sms.commands",):
-            raise
-        return None
-    return getattr(module, "handle", None)
-
-
-def set_opt_out(
-    session: Session, member: Member, opted_out: bool, now: datetime, source: str = Source.SMS
-) -> bool:
-    """Set the member's opt-out flag with an audit event; False when it already had that value."""
-    if member.opted_out == opted_out:
-        return False
-    before = {"opted_out": member.opted_out}
-    member.opted_out = opted_out
-    member.updated_at = now
-    record(
-        session,
-        actor=actor_of(member),
-        action="sms.opt_out" if opted_out else "sms.opt_in",
-        target=f"member:{member.id}",
-        source=source,
-        at=now,
-        before=before,
-        after={"opted_out": opted_out},
-        member_id=member.id,
-    )
-    return True
-
-
-def _answer(session: Session, runtime, inbound: InboundSms, sender: Member | None, msgid: str, now) -> None:
-    language = sender.language if sender else "fr"
-    queue_reply(
-        session,
-        to=inbound.from_phone,
-        text=translate(language, msgid),
-        language=language,
-        now=now,
-        config=runtime.config,
-        member=sender,
-    )
-
-
 def dispatch(session: Session, runtime, inbound: InboundSms, now: datetime) -> str:
-    """Stage what the message asks for; returns what it was handled as (for the log line)."""
-    sender = find_sender(session, inbound.from_phone)
-    word = keyword(inbound.text)
-    if word in OPT_OUT or word in OPT_IN:
-        opted_out = word in OPT_OUT
-        if sender is not None:
-            set_opt_out(session, sender, opted_out, now, inbound.source)
-        _answer(session, runtime, inbound, sender, STOP_CONFIRMED if opted_out else START_CONFIRMED, now)
-        return "stop" if opted_out else "start"
-    handler = _commands_handler()
-    if handler is not None:
-        handler(session, inbound, sender, now, runtime)
-        return "command"
-    _answer(session, runtime, inbound, sender, HELP_TEXT, now)
-    return "help"
+    """Stage what the message asks for (sms.commands logs what it came to); returns "command"."""
+    handle_command(session, inbound, find_sender(session, inbound.from_phone), now, runtime)
+    return "command"
 
 
 def handle(runtime, inbound_id: int, now: datetime) -> str:

@@ -14,6 +14,8 @@ from rq import Queue
 
 from config import load_config
 from sms.runtime import Runtime
+from sms.sender import send_due
+from sms.tick import run_tick as tick
 
 log = logging.getLogger("mbolo.sms")
 
@@ -33,7 +35,7 @@ def job_runtime() -> Runtime:
     """This process's runtime, built once from the environment (rebuilt after a fork)."""
     global _runtime
     if _runtime is None or _runtime[0] != os.getpid():
-        _runtime = (os.getpid(), Runtime.from_config(load_config()))
+        _runtime = (os.getpid(), Runtime.from_config(load_config(), enqueue_send))
     return _runtime[1]
 
 
@@ -65,8 +67,6 @@ def enqueue_tick(connection: redis.Redis) -> None:
 
 def send_outbox() -> dict:
     """Job: send what is due, for at most SEND_JOB_BUDGET seconds; then hand over to a fresh job."""
-    from sms.sender import send_due
-
     runtime = job_runtime()
     report = send_due(runtime, max_seconds=SEND_JOB_BUDGET)
     if report["more"]:
@@ -76,6 +76,4 @@ def send_outbox() -> dict:
 
 def run_tick() -> dict:
     """Job: run the periodic tasks once."""
-    from sms.tick import run_tick as tick
-
     return tick(job_runtime())

@@ -1,5 +1,8 @@
 """A local Africa's Talking–compatible SMS server, for tests, benchmarks and `make run`.
 
+Kept whole (~450 lines) on purpose: it runs alone (`python -m`) in tests, benchmarks and
+`make run`, and a fake server read in one file is easier to trust.
+
     python -m sms.local_gateway --port 8099 [--api-key KEY] [--username NAME] [--dlr-url URL]
 
 It speaks the messaging API the adapter uses — POST /version1/messaging (form: username, to as a

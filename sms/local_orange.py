@@ -2,7 +2,7 @@
 
     python -m sms.local_orange --port 8098 [--client-id ID --client-secret SECRET] [--dlr-status S]
 
-Routes, answered as Orange documents them (docs/sms-gateways.md):
+Routes, answered as Orange documents them (docs/sms.md, "How the Orange adapter talks to the API"):
 - POST /oauth/v3/token  Basic client id:secret, form grant_type=client_credentials → 200
       {"token_type": "Bearer", "access_token", "expires_in"}; wrong credentials → 401 invalid_client
 - POST /smsmessaging/v1/outbound/{sender}/requests  Bearer token, JSON outboundSMSMessageRequest →

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Insert, event
@@ -59,11 +58,10 @@ def queue_sms(
 # session that added OutboundSms rows commits, the notifier installed on its factory enqueues one
 # RQ job (`sms.jobs.send_outbox`) — after the commit, so a worker never looks for rows that are
 # not visible yet, and never for a rolled-back transaction. `queue_sms` callers need nothing more.
-# The web app installs the notifier on its runtime's session factory
-# (ussd_app.sms_webhooks.init_app), so do the CLI commands,
-# which run under the app; a process without one (a bare script) relies on the 10-minute tick
-# or `sms send-pending`. Rows written with a set-based `insert(OutboundSms)` are noticed too;
-# raw SQL text is not: call `mark_outbox_changed(session)` after it.
+# Every Runtime installs the notifier on its session factory with its own send trigger (the web
+# app, the CLI commands under it and the worker alike); a bare session factory made without a
+# Runtime relies on the 10-minute tick or `sms send-pending`. Rows written with a set-based
+# `insert(OutboundSms)` are noticed too; raw SQL text is not: call `mark_outbox_changed(session)` after it.
 # A caller that wants the enqueue inside its own Redis pipeline (the USSD hop's one pipeline) sets
 # `session.info[KICK_MANUALLY] = True` and calls `sms.jobs.enqueue_send(runtime, pipeline=pipe)`.
 
@@ -83,21 +81,16 @@ def take_pending(session: Session) -> bool:
     return bool(session.info.pop(_PENDING, False))
 
 
-def install_notifier(runtime, notify: Callable[[], None] | None = None) -> None:
-    """After each commit of `runtime.sessions` that wrote outbox rows, enqueue a send job (installed once)."""
+def install_notifier(runtime) -> None:
+    """After each commit of `runtime.sessions` that wrote outbox rows, call its send trigger (once)."""
     if runtime.extras.get(_INSTALLED):
         return
-    if notify is None:
-        from sms.jobs import enqueue_send
-
-        def notify() -> None:
-            enqueue_send(runtime)
 
     def _kick_after_commit(session: Session) -> None:
         if session.info.get(KICK_MANUALLY):
             return  # the caller enqueues inside its own Redis pipeline (see take_pending)
         if session.info.pop(_PENDING, False):
-            notify()
+            runtime.request_send()
 
     # Bound to this runtime's session factory, not to every Session: a process may hold several.
     event.listen(runtime.sessions, "after_commit", _kick_after_commit)

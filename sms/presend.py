@@ -1,7 +1,8 @@
-"""The last look before a row leaves the outbox (DESIGN §8, §9): cancel, hold, or send.
+"""The last look before a row leaves the outbox (docs/design.md, "Sending"): cancel, hold, or send.
 
-Checked in the claim transaction, right before sending, for reminders and broadcasts only
-(receipts, replies and notices always go):
+Checked in the claim transaction, right before sending, for reminders, broadcasts and the
+officers' digests (receipts, replies and notices always go; a digest is held only by quiet hours
+and its day, and counts in the budget without ever being cancelled for it):
 - a reminder whose covered instalments (ReminderSent.outbound_sms_id = row) are all paid → cancelled (paid);
 - the member opted out → cancelled (opted_out);
 - quiet hours (QUIET_HOURS, Africa/Dakar): before the sending window opens → held until it opens;
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ from models.enums import CancelReason, SmsKind, SmsStatus
 from models.ledger_tables import Instalment
 from models.messaging import OutboundSms, ReminderSent
 from sms.replies import local_midnight
+from sms.sending_hours import SendingHours
 
 SEND = "send"
 HOLD = "hold"
@@ -49,42 +51,24 @@ GO = Verdict(SEND)
 
 
 def is_bulk(kind: str) -> bool:
-    """Reminders and broadcasts: the kinds that quiet hours, opt-out and the budget hold."""
-    return kind in (SmsKind.REMINDER, SmsKind.BROADCAST)
+    """Reminders and broadcasts: the kinds that opt-out and the budget hold."""
+    return SmsKind(kind).is_bulk
 
 
-def _is_quiet(hour: int, quiet: tuple[int, int]) -> bool:
-    start, end = quiet
-    if start > end:  # spans midnight, e.g. 20-8
-        return hour >= start or hour < end
-    return start <= hour < end
+def is_held(kind: str) -> bool:
+    """The kinds that quiet hours hold: reminders, broadcasts and digests."""
+    return SmsKind(kind).waits_for_daytime
 
 
-def _at_hour(local: datetime, hour: int) -> datetime:
-    return local.replace(hour=hour, minute=0, second=0, microsecond=0)
+def resent_when_lost(kind: str) -> bool:
+    """The kinds sent again after a lost lease or an uncertain answer (never receipts)."""
+    return SmsKind(kind).resent_when_lost
 
 
 def sending_window(kind: str, send_after: datetime, config: Config) -> tuple[datetime, datetime]:
     """(opens, closes) of the window in which a reminder or broadcast may go, as aware datetimes."""
-    start, end = config.QUIET_HOURS
-    local = send_after.astimezone(config.tz)
-    if _is_quiet(local.hour, config.QUIET_HOURS):
-        opens = _at_hour(local, end)
-        if opens <= local:
-            opens = _at_hour(local + timedelta(days=1), end)
-    else:
-        opens = local
-    if kind == SmsKind.REMINDER:
-        # Planned for a day: it closes when quiet hours begin that day (an early-morning reminder
-        # opens at the end of the night, a late-evening one is already closed).
-        closes = _at_hour(local, start)
-        if start < end and closes <= local:
-            closes = _at_hour(local + timedelta(days=1), start)
-    else:
-        closes = _at_hour(opens, start)
-        if closes <= opens:
-            closes = _at_hour(opens + timedelta(days=1), start)
-    return opens, closes
+    hours = SendingHours.from_config(config)
+    return hours.window(send_after, for_one_day=SmsKind(kind).belongs_to_its_day)
 
 
 def _paid_reminders(session: Session, ids: list[int]) -> set[int]:
@@ -142,13 +126,13 @@ def review(session: Session, rows: list, *, now: datetime, config: Config) -> di
     `rows` are OutboundSms objects or rows with the same attributes (id, to, kind, member_id,
     cooperative_id, send_after, cost).
     """
-    bulk = [r for r in rows if is_bulk(r.kind)]
+    held = [r for r in rows if is_held(r.kind)]
     verdicts: dict[int, Verdict] = {r.id: GO for r in rows}
-    if not bulk:
+    if not held:
         return verdicts
-    paid = _paid_reminders(session, [r.id for r in bulk if r.kind == SmsKind.REMINDER])
-    opted_out = _opted_out(session, bulk)
-    for row in bulk:
+    paid = _paid_reminders(session, [r.id for r in held if r.kind == SmsKind.REMINDER])
+    opted_out = _opted_out(session, [r for r in held if is_bulk(r.kind)])
+    for row in held:
         if row.id in paid:
             verdicts[row.id] = Verdict(CANCEL, CancelReason.PAID)
         elif row.id in opted_out:

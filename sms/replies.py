@@ -1,4 +1,4 @@
-"""Replies to people who text the service, within the limits of DESIGN §7.
+"""Replies to people who text the service, within the limits in docs/design.md, "Sending" (incoming SMS).
 
 At most 5 replies per sender per hour, and at most one a day (Africa/Dakar calendar day) to a
 number that is not a member. A reply over the limit is not queued: `queue_reply` returns None and

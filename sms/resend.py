@@ -3,9 +3,9 @@
 An outbox row's status only moves forward, so a resend is a new `queued` row with the same
 recipient, text, kind and language; the old row keeps its status and gains `resent as #<id>` at
 the end of its failure reason, which also keeps it from being resent twice. One audit event per
-resend lists the pairs. Rows whose text was purged, reminders (they belong to their day: no
-catch-up, DESIGN §9) and `unknown` rows younger than an hour (a late delivery report may still
-say they arrived) are never resent.
+resend lists the pairs. Rows whose text was purged, reminders (they belong to their day, no
+catch-up: docs/design.md, "Reminders and announcements") and `unknown` rows younger than an hour
+(a late delivery report may still say they arrived) are never resent.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """The outbox sender: claim due rows under a lease, post them, commit each result.
 
-See docs/design.md, 'Sending'.
+Kept whole (~500 lines) on purpose: claim, post and record are one lease protocol; its
+invariants (claimed rows committed before the HTTP call, each result committed) read in one
+place. The rules are in docs/design.md, "Sending".
 
 One row's life:
     queued ──claim (commit)──▶ sending ──HTTP──▶ sent (commit) ──report──▶ delivered | failed
@@ -373,7 +375,7 @@ class Sender:
                 reason = result.reason if result is not None else "not in the gateway's answer"
                 failed.append({"row_id": row.id, "attempt": row.attempt, "reason": reason[:200]})
                 _log_row(row, SmsStatus.FAILED, reason=reason)
-            elif isinstance(row_error, SmsUncertain) and not presend.is_bulk(row.kind):
+            elif isinstance(row_error, SmsUncertain) and not presend.resent_when_lost(row.kind):
                 # It may have gone out: never resent (no idempotency key), shown to operators.
                 reason = f"{row_error}: may have been sent; not resent"[:200]
                 uncertain.append({"row_id": row.id, "attempt": row.attempt, "reason": reason})
@@ -441,7 +443,7 @@ def expire_leases(session: Session, connection: redis.Redis, now: datetime) -> C
         marked = [True] * len(rows)  # cannot tell: assume it went out, so a receipt is never sent twice
     requeue, unknown = [], []
     for row, was_marked in zip(rows, marked, strict=True):
-        (requeue if not was_marked or presend.is_bulk(row.kind) else unknown).append(row)
+        (requeue if not was_marked or presend.resent_when_lost(row.kind) else unknown).append(row)
     if requeue:
         session.execute(
             update(OutboundSms)
@@ -493,8 +495,6 @@ def send_due(runtime, max_seconds: float | None = None) -> SendReport:
 
 def sweep(runtime, now: datetime) -> dict:
     """Tick task: expire leases, keep early delivery reports tidy, and ask for a send if rows wait."""
-    from sms.jobs import enqueue_send
-
     with runtime.sessions() as session:
         counts = expire_leases(session, runtime.redis, now)
         counts["adopted"] += adopt_reports(session, None, now)
@@ -506,6 +506,6 @@ def sweep(runtime, now: datetime) -> dict:
             select(exists().where(OutboundSms.status == SmsStatus.QUEUED, OutboundSms.next_attempt_at <= now))
         )
     if due:
-        enqueue_send(runtime)
+        runtime.request_send()
     counts["send_requested"] = int(bool(due))
     return dict(counts)

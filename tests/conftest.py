@@ -24,6 +24,7 @@ from config import TestConfig
 from models.clock import DAKAR, FixedClock
 from models.database import make_engine, make_session_factory, normalise_url
 from models.migrate import upgrade
+from sms.jobs import enqueue_send
 from sms.runtime import Runtime, redis_client
 
 # The local Africa's Talking–compatible server and the sender over it (SMS platform tests).
@@ -155,6 +156,7 @@ def runtime(config, engine, redis_url, clock):
         sessions=make_session_factory(engine),
         redis=redis_client(redis_url),
         clock=clock,
+        send_trigger=enqueue_send,
     )
     rt.redis.flushdb()
     yield rt

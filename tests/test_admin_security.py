@@ -320,7 +320,14 @@ def production_app(config, engine, redis_url, clock, runtime):
     cfg = replace(
         config, APP_ENV="production", SECRET_KEY="production-secret-key-0123456789", WEBHOOK_TOKEN="tok"
     )
-    rt = Runtime(config=cfg, engine=engine, sessions=runtime.sessions, redis=runtime.redis, clock=clock)
+    rt = Runtime(
+        config=cfg,
+        engine=engine,
+        sessions=runtime.sessions,
+        redis=runtime.redis,
+        clock=clock,
+        send_trigger=runtime.send_trigger,
+    )
     return create_app(runtime=rt)
 
 

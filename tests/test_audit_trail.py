@@ -1,5 +1,7 @@
-"""DESIGN §1: every change of money, PIN reset, phone or role change, import, broadcast, reversal,
-write-off and admin action writes its audit event in the same transaction as the change.
+"""Every change of money, PIN reset, phone or role change, import, broadcast, reversal, write-off
+and admin action writes its audit event in the same transaction as the change.
+
+See docs/design.md, "Audit trail".
 
 One row per operation. Each row stages the operation in a session without committing; the test
 checks the event is there inside the transaction, names the right member, and disappears with a
@@ -49,7 +51,7 @@ class Ctx:
 
 @dataclass(frozen=True)
 class Op:
-    """An audited operation: what DESIGN §1 calls it, the action(s) it must write, how to run it."""
+    """An audited operation: what the rule calls it, the action(s) it must write, how to run it."""
 
     operation: str
     actions: tuple[str, ...]
@@ -135,24 +137,27 @@ def _pin_reset(c: Ctx):
 
 
 def _set_phone(c: Ctx):
-    from ussd_app.cli.coordinator import set_phone
+    from sms.notices import move_phone
 
-    set_phone(
+    move_phone(
         c.db,
         c.member,
         "+221779990001",
         reason="new SIM",
         actor="user:coordinator",
+        source=Source.CLI,
         now=c.now,
-        cost_per_segment=15,
+        config=c.runtime.config,
     )
     return c.member.id
 
 
 def _deactivate(c: Ctx):
-    from ussd_app.cli.coordinator import deactivate
+    from models.membership import deactivate
 
-    deactivate(c.db, c.member, reason="left the village", actor="user:coordinator", now=c.now)
+    deactivate(
+        c.db, c.member, reason="left the village", actor="user:coordinator", source=Source.CLI, now=c.now
+    )
     return c.member.id
 
 
@@ -201,7 +206,7 @@ def _import_products(c: Ctx):
 
 def _broadcast(c: Ctx):
     from sms.broadcast import plan_broadcast, write_broadcast
-    from sms.reminders.hours import SendingHours
+    from sms.sending_hours import SendingHours
 
     plan = plan_broadcast(
         c.db,
@@ -216,7 +221,7 @@ def _broadcast(c: Ctx):
 
 
 def _opt_out(c: Ctx):
-    from sms.inbound import set_opt_out
+    from models.opt_out import set_opt_out
 
     set_opt_out(c.db, c.member, True, c.now)
     return c.member.id
@@ -275,16 +280,16 @@ OPS = [
         "phone change (members set-phone)",
         ("member.set_phone",),
         _set_phone,
-        needs="ussd_app.cli.coordinator",
+        needs="sms.notices",
     ),
     Op("role change (import members)", ("member.role",), _role_change, needs="models.csv_import.members"),
     Op("import: members", ("import.members",), _import_members, needs="models.csv_import.members"),
     Op("import: loans", ("import.loans",), _import_loans, needs="models.csv_import.loans"),
     Op("import: products", ("import.products",), _import_products, needs="models.csv_import.products"),
     Op("broadcast", ("broadcast",), _broadcast, needs="sms.broadcast"),
-    Op("admin: member deactivated", ("member.deactivate",), _deactivate, needs="ussd_app.cli.coordinator"),
+    Op("admin: member deactivated", ("member.deactivate",), _deactivate, needs="models.membership"),
     Op("admin: coordinator account created", ("admin_user.create",), _admin_user, needs="models.admin_user"),
-    Op("opt-out (STOP)", ("sms.opt_out",), _opt_out, needs="sms.inbound"),
+    Op("opt-out (STOP)", ("sms.opt_out",), _opt_out, needs="models.opt_out"),
     Op("personal data export", ("privacy.export",), _privacy_export),
     Op("admin: failed SMS resent", ("sms.resend",), _resend, needs="sms.resend"),
 ]
@@ -344,7 +349,7 @@ def test_each_operation_writes_its_audit_event_in_the_same_transaction(op: Op, c
     assert event.actor and event.source and event.target
     if about is not None:
         assert event.member_id == about
-    if event.action.startswith("import."):  # DESIGN §1: an import is audited with its file hash and counts
+    if event.action.startswith("import."):  # an import is audited with its file hash and counts
         assert len(event.after["sha256"]) == 64 and event.after["created"] >= 1
 
     db.rollback()

@@ -16,7 +16,8 @@ from i18n.pofiles import NEEDS_REVIEW, REVIEWED
 
 ROOT = Path(__file__).resolve().parent.parent
 AREAS = sorted({p.stem for p in LOCALES.glob("*/LC_MESSAGES/*.po")})
-# Words that stay the same in every language: names, codes, units, SMS command keywords (DESIGN §7).
+# Words that stay the same in every language: names, codes, units, SMS command keywords
+# (docs/design.md, "SMS commands").
 NAMES = {
     "mbolo",
     "pin",

@@ -194,6 +194,7 @@ def own_runtime(runtime, redis_url: str, database_url: str | None = None) -> Run
         sessions=make_session_factory(engine),
         redis=redis_client(redis_url),
         clock=runtime.clock,
+        send_trigger=runtime.send_trigger,
     )
 
 
@@ -376,7 +377,10 @@ def test_a_gateway_down_for_ten_minutes_is_retried_and_everything_goes_out_once_
 def test_a_worker_killed_mid_drain_leaves_receipts_unknown_never_resent_and_requeues_the_rest(
     runtime, own_redis, db, clock, at_config, tmp_path
 ):
-    """DESIGN §8 over a whole drain: sent rows stay sent; in-flight receipts → unknown; the rest go once."""
+    """Over a whole drain: sent rows stay sent; in-flight receipts → unknown; the rest go once.
+
+    See docs/design.md, "Sending".
+    """
     rt = own_runtime(runtime, own_redis.url)
     rows = _queue_mix(db, clock, receipts=30, reminders=30)
     first = LocalGateway(port=0, api_key=at_config.AT_API_KEY).start()

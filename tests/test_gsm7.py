@@ -38,3 +38,12 @@ def test_amounts_use_ascii_spaces():
 def test_fold_always_yields_gsm7(text):
     """Whatever comes in, the folded text is GSM-7."""
     assert is_gsm7(fold(text))
+
+
+def test_a_decomposed_accent_folds_like_a_composed_one():
+    """`e` + combining acute is `é` (GSM-7 has it), not `e?`; accent stripping gives the same either way."""
+    from i18n.accents import strip_accents
+
+    assert fold("Caf\u0065\u0301") == fold("Café") == "Café"
+    assert strip_accents("Tre\u0301sorie\u0300re") == strip_accents("Trésorière") == "Tresoriere"
+    assert strip_accents("ＰＡＹ") == "PAY"

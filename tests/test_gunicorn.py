@@ -37,7 +37,7 @@ class Server:
         self.logs = logs
 
     def request(self, method: str, path: str, body: str | None = None) -> tuple[int, str]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         headers = {"Connection": "close"}
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -103,6 +103,18 @@ def server(runtime, database_url, redis_url, tmp_path):
     else:
         process.kill()
         pytest.fail("gunicorn did not start listening")
+    # The master listens before its workers have imported the app; on a loaded machine that takes
+    # seconds. Wait until a worker answers, so no test's first request races the boot.
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            srv.request("GET", "/")  # not /healthz: the test counts those
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"gunicorn's workers never answered: {srv.all_logs()[-3000:]}")
+            time.sleep(0.5)
     yield srv
     process.terminate()
     try:

@@ -31,6 +31,7 @@ def broken(runtime):
             sessions=make_session_factory(engine),
             redis=runtime.redis if redis else redis_client(f"redis://127.0.0.1:{closed_port()}/0"),
             clock=runtime.clock,
+            send_trigger=runtime.send_trigger,
         )
         made.append((rt, database, redis))
         return create_app(runtime=rt).test_client()
@@ -74,3 +75,19 @@ def test_both_down_are_both_named(broken):
     response = broken(database=False, redis=False).get("/healthz")
     assert response.status_code == 503
     assert sorted(response.get_json()["down"]) == ["database", "redis"]
+
+
+def test_the_front_page_names_the_service_its_health_and_where_to_go(client):
+    """GET / is a small page, not a 404: the service, its health, the coordinator web and the simulator."""
+    response = client.get("/")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "<h1>Mbolo</h1>" in page
+    assert "Status: ok (database ok, Redis ok" in page
+    assert 'href="/admin/"' in page and 'href="/simulator/"' in page and 'href="/healthz"' in page
+
+
+def test_the_front_page_says_what_is_down(broken):
+    """With Redis down the page still answers, and says so."""
+    page = broken(redis=False).get("/").get_data(as_text=True)
+    assert "Status: degraded (database ok, Redis down: ConnectionError" in page

@@ -1,4 +1,7 @@
-"""CSV imports (DESIGN §5): good, bad, repeated, cp1252 and `;`-separated files, for each kind."""
+"""CSV imports: good, bad, repeated, cp1252 and `;`-separated files, for each kind.
+
+See docs/design.md, "CSV imports".
+"""
 
 from __future__ import annotations
 

@@ -393,7 +393,10 @@ def statements(engine):
 
 
 def test_read_only_hops_of_the_report_stay_within_three_statements(db, phone, statements):
-    """List, quantity, confirmation and week screens: at most 3 SQL statements a hop (DESIGN §3)."""
+    """List, quantity, confirmation and week screens: at most 3 SQL statements a hop.
+
+    See docs/design.md, "The USSD session".
+    """
     phone.dial()
     phone.press(PIN)
     for entry in ("2", "1", "120", "3", "2", "0", "98"):

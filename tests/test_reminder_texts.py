@@ -9,12 +9,32 @@ import pytest
 from i18n.catalog import LANGUAGES, LOCALES, gettext, placeholders, reviewed_status
 from i18n.gsm7 import fold, is_gsm7, segments
 from models.clock import DAKAR
-from sms.reminders.hours import SendingHours
+from sms import arrears_list
+from sms.reminders import digest
+from sms.reminders import rules as R
 from sms.reminders.messages import Item, render
 from sms.reminders.messages import segments as sms_segments
 from sms.reminders.rules import HEADER, OVERDUE, RULES
+from sms.sending_hours import SendingHours
 
-TEXTS = [HEADER, OVERDUE, *sorted({rule.text for rule in RULES})]
+# Every text of the reminders catalog: due-date rules, arrears and promise sentences, the digest
+# and the arrears list it shares with RETARDS.
+RECOVERY = [
+    R.ARREARS,
+    R.ARREARS_NO_CODE,
+    R.ARREARS_NO_OFFICER,
+    R.ARREARS_NO_OFFICER_NO_CODE,
+    R.PROMISE,
+    R.PROMISE_PART_PAID,
+    digest.HEADER,
+    digest.FOLLOW_UP,
+    digest.OTHERS,
+    arrears_list.LINE,
+    arrears_list.HEADING,
+    arrears_list.MORE,
+    arrears_list.NONE,
+]
+TEXTS = [HEADER, OVERDUE, *sorted({rule.text for rule in RULES}), *RECOVERY]
 
 
 def test_the_rules_are_weekly_d_minus_1_d_plus_1_and_monthly_d_minus_3_d0_d_plus_1_d_plus_7():

@@ -1,4 +1,7 @@
-"""Reminder planning over weekly and monthly schedules, with an injected clock (DESIGN §9)."""
+"""Reminder planning over weekly and monthly schedules, with an injected clock.
+
+See docs/design.md, "Reminders and announcements".
+"""
 
 from __future__ import annotations
 
@@ -30,8 +33,9 @@ def days(first: date, last: date):
         first += timedelta(days=1)
 
 
-def fired(db) -> set[tuple[str, date, date]]:
-    """(rule, instalment due date, day fired) of every ReminderSent row."""
+def fired(db, recovery: bool = False) -> set[tuple[str, date, date]]:
+    """(rule, instalment due date, day fired) of the due-date rules' ReminderSent rows (with
+    `recovery`, of the arrears and promise reminders instead; tests/test_recovery_reminders.py)."""
     db.expire_all()
     rows = db.execute(
         select(ReminderSent.rule, Instalment.due_on, ReminderSent.day).join(
@@ -39,7 +43,7 @@ def fired(db) -> set[tuple[str, date, date]]:
         )
     ).all()
     db.commit()  # end the read: on SQLite every transaction holds the write lock
-    return {tuple(r) for r in rows}
+    return {tuple(r) for r in rows if (r.rule[0] in "AP") == recovery}
 
 
 def reminder_sms(db) -> list[OutboundSms]:
@@ -380,7 +384,8 @@ def test_reminders_preview_shows_each_rule_and_the_texts_and_writes_nothing(runn
     assert any(line.startswith("W+1   weekly   2026-11-30            1") for line in lines)
     assert any(line.startswith("M-3   monthly  2026-12-04            1       11 000 F") for line in lines)
     assert any(line.startswith("M0    monthly  2026-12-01            0") for line in lines)
-    assert "SMS: 1 to send at 10:00" in out.output
+    assert "SMS: 1 reminders to send at 10:00" in out.output
+    assert "arrears reminders: 0 members; promise reminders: 0" in out.output
     assert (
         "Pret L-2: 11 000 F du hier (30/11) reste impayé. Pret L-1: 11 000 F à payer le 04/12." in out.output
     )

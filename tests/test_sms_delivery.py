@@ -1,4 +1,7 @@
-"""Delivery reports: posted by the local server to the app over real HTTP, mapped per DESIGN §8."""
+"""Delivery reports: posted by the local server to the app over real HTTP, mapped per the rules.
+
+See docs/design.md, "Sending".
+"""
 
 from __future__ import annotations
 

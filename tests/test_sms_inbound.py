@@ -11,7 +11,7 @@ from models.cooperative import Member
 from models.enums import InboundStatus, SmsKind
 from models.messaging import AuditEvent, InboundSms, OutboundSms
 from sms import inbound
-from sms.inbound import keyword, retry_unhandled
+from sms.inbound import retry_unhandled
 from tests import factories as f
 
 PHONE = "+221771234567"
@@ -52,21 +52,6 @@ def member(db):
     return m
 
 
-@pytest.fixture
-def no_commands(monkeypatch):
-    """As before the treasurer commands exist: everything but STOP/START gets the help text."""
-    monkeypatch.setattr(inbound, "_commands_handler", lambda: None)
-
-
-@pytest.mark.parametrize(
-    ("text", "word"),
-    [("stop", "STOP"), ("Arrêt", "ARRET"), (" arret svp", "ARRET"), ("START.", "START"), ("", "")],
-)
-def test_keywords_are_case_insensitive_with_accents_folded(text, word):
-    """`Arrêt` reads as ARRET."""
-    assert keyword(text) == word
-
-
 def test_stop_then_start_flip_the_opt_out_flag_with_an_audit_and_a_reply(client, db, member):
     """STOP (any case, accents folded) opts out, START opts back in; confirmed in the member's language."""
     assert _post(client, "Arrêt", "in-1").status_code == 200
@@ -99,24 +84,17 @@ def test_stop_from_a_number_that_is_not_a_member_is_confirmed(client, db):
     assert reply.member_id is None and reply.language == "fr"
 
 
-def test_other_messages_get_the_help_text_until_the_commands_exist(client, db, member, no_commands):
-    """Without sms.commands.handle, anything else is answered with the STOP/START help."""
-    _post(client, "SOLDE M1", "in-1")
-    [reply] = _replies(db)
-    assert "STOP" in reply.text and "START" in reply.text
-
-
-def test_other_messages_are_handed_to_the_treasurer_commands(client, db, member, monkeypatch):
-    """sms.commands.handle(session, inbound, sender, now, runtime) gets everything but STOP/START."""
+def test_every_message_is_handed_to_the_commands(client, db, member, monkeypatch):
+    """sms.commands.handle(session, inbound, sender, now, runtime) gets every message, STOP included."""
     calls = []
 
     def handle(session, message, sender, now, runtime):
         calls.append((message.text, sender.id if sender else None, now))
 
-    monkeypatch.setattr(inbound, "_commands_handler", lambda: handle)
+    monkeypatch.setattr(inbound, "handle_command", handle)
     _post(client, "PAY M1 5000", "in-1")
     _post(client, "STOP", "in-2")
-    assert [(text, who) for text, who, _ in calls] == [("PAY M1 5000", member.id)]
+    assert [(text, who) for text, who, _ in calls] == [("PAY M1 5000", member.id), ("STOP", member.id)]
 
 
 def test_a_handler_failure_answers_200_marks_the_row_failed_and_the_sweep_retries(
@@ -132,7 +110,7 @@ def test_a_handler_failure_answers_200_marks_the_row_failed_and_the_sweep_retrie
         if len(attempts) == 1:
             raise RuntimeError("database hiccup")
 
-    monkeypatch.setattr(inbound, "_commands_handler", lambda: handle)
+    monkeypatch.setattr(inbound, "handle_command", handle)
     assert _post(client, "PAY M1 5000", "in-1").status_code == 200
     row = db.scalar(select(InboundSms))
     assert row.status == InboundStatus.FAILED and "database hiccup" in row.error and row.attempts == 1
@@ -165,7 +143,7 @@ def test_503_when_the_message_cannot_be_stored(runtime, tmp_path):
     assert _post(client, "STOP", "in-1").status_code == 503
 
 
-def test_a_member_gets_at_most_5_replies_an_hour(client, db, member, clock, no_commands):
+def test_a_member_gets_at_most_5_replies_an_hour(client, db, member, clock):
     """The sixth message within the hour is handled but not answered; an hour later replies resume."""
     for i in range(6):
         _post(client, "AIDE", f"in-{i}")
@@ -178,7 +156,7 @@ def test_a_member_gets_at_most_5_replies_an_hour(client, db, member, clock, no_c
     assert len(_replies(db)) == 6
 
 
-def test_a_number_that_is_not_a_member_gets_one_reply_a_day(client, db, clock, no_commands):
+def test_a_number_that_is_not_a_member_gets_one_reply_a_day(client, db, clock):
     """Strangers: one reply per Dakar calendar day."""
     stranger = "+221770008888"
     _post(client, "AIDE", "in-1", sender=stranger)

@@ -1,4 +1,6 @@
-"""Per-hop budgets (DESIGN §3): ≤ 2 Redis round trips on every hop, ≤ 3 SQL statements on read-only hops.
+"""Per-hop budgets: ≤ 2 Redis round trips on every hop, ≤ 3 SQL statements on read-only hops.
+
+See docs/design.md, "The USSD session".
 
 Round trips are counted where redis-py writes to the socket (`send_packed_command`: one call per
 command, one per pipeline); statements with SQLAlchemy's `before_cursor_execute` event (BEGIN

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g
-from sqlalchemy.orm import Session
+from flask import Flask, g
 
 from config import Config, load_config
 from config.logs import configure as configure_logs
+from sms.jobs import enqueue_send
 from sms.runtime import Runtime
+from ussd_app import admin, cli, health, metrics, sms_webhooks, ussd_webhook
 
 
 def create_app(config: Config | None = None, runtime: Runtime | None = None) -> Flask:
     """Build the app from the environment (or `config`); refuses to start on a bad value."""
     if runtime is None:
-        runtime = Runtime.from_config(config or load_config())
+        runtime = Runtime.from_config(config or load_config(), enqueue_send)
     cfg = runtime.config
     configure_logs(cfg.LOG_LEVEL)
     app = Flask(__name__, instance_path=cfg.INSTANCE_DIR)
@@ -27,35 +28,10 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         if session is not None:
             session.close()
 
-    from ussd_app import cli, health
-
     health.init_app(app)
     cli.init_app(app)
-    for name in ("ussd_app.ussd_webhook", "ussd_app.sms_webhooks", "ussd_app.admin", "ussd_app.metrics"):
-        _init_optional(app, name)
+    ussd_webhook.init_app(app)
+    sms_webhooks.init_app(app)
+    admin.init_app(app)
+    metrics.init_app(app)
     return app
-
-
-def _init_optional(app: Flask, module: str) -> None:
-    """Blueprints that later parts of the product add register themselves here once present."""
-    import importlib
-
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return
-    mod.init_app(app)
-
-
-def runtime() -> Runtime:
-    """The current app's runtime (database, Redis, clock)."""
-    return current_app.extensions["mbolo"]
-
-
-def db_session() -> Session:
-    """The request's database session, closed at teardown."""
-    if "db_session" not in g:
-        g.db_session = runtime().sessions()
-    return g.db_session

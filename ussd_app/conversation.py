@@ -80,21 +80,13 @@ def answer(rt: Runtime, req: UssdRequest, engine: Engine = ENGINE) -> Reply:
         else:
             entry = new_input(store, record, req.session_id, req.text)
         previous = record.state
-        hop = Hop(
+        hop = Hop.from_record(
+            record,
             session_id=req.session_id,
             phone=req.phone,
-            state=record.state,
-            step=record.seen,
-            clock=rt.clock,
-            pin_secret=cfg.PIN_SECRET,
-            sessions=rt.sessions,
-            identity=record.identity,
-            authenticated=record.authenticated,
-            ctx=dict(record.ctx),
-            input=entry,
-            page=record.page,
+            entry=entry,
             resume=resume,
-            config=cfg,
+            runtime=rt,
             source=req.source,
         )
         if previous != START:
@@ -108,17 +100,7 @@ def answer(rt: Runtime, req: UssdRequest, engine: Engine = ENGINE) -> Reply:
             outcome = "invalid"
         if reply.end:
             outcome = "end" if outcome == "ok" else outcome
-        updated = SessionRecord(
-            state=hop.state,
-            ctx=hop.ctx,
-            page=hop.page,
-            authenticated=hop.authenticated,
-            identity=hop.identity,
-            reply=reply.text,
-            end=reply.end,
-            seen=len(req.text),
-            mac=text_mac,
-        )
+        updated = hop.to_record(record, reply=reply.text, end=reply.end, seen=len(req.text), mac=text_mac)
         task = None
         if hop.authenticated and screen.resumable and hop.identity is not None:
             task = {"s": hop.state, "c": hop.ctx, "m": hop.identity.member_id}

@@ -40,7 +40,7 @@ def scrape_registry(runtime) -> CollectorRegistry:
 @bp.get("/metrics")
 def metrics() -> Response:
     """Prometheus exposition text."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     return Response(generate_latest(scrape_registry(runtime())), mimetype=CONTENT_TYPE_LATEST)
 

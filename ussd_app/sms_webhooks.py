@@ -1,5 +1,7 @@
 """POST /sms/inbound and POST /sms/delivery (Africa's Talking form format), POST /sms/delivery/orange
-(Orange's JSON deliveryInfoNotification); see docs/design.md, 'HTTP endpoints' and 'Sending'.
+(Orange's JSON deliveryInfoNotification).
+
+See docs/design.md, "Endpoints" and "Sending".
 
 Inbound: the row is committed first (unique gateway id: a redelivery answers 200 and does nothing
 twice; 503 when it cannot be stored, so the gateway retries; 400 when malformed), then handled in
@@ -17,7 +19,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from models.enums import Source
 from models.phones import mask
 from sms import delivery, inbound
-from sms.outbox import install_notifier
 from ussd_app.origin import source_of
 
 log = logging.getLogger("mbolo.sms")
@@ -34,7 +35,7 @@ def _plain(body: str, status: int = 200):
 @bp.before_request
 def _guard():
     """Token (constant-time, current or previous value) and body size, before reading the form."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     if request.content_length is not None and request.content_length > MAX_BODY:
         abort(413)
@@ -48,7 +49,7 @@ def _guard():
 @bp.post("/sms/inbound")
 def sms_inbound():
     """Store, then handle, one incoming SMS."""
-    from ussd_app import db_session, runtime
+    from ussd_app.current import db_session, runtime
 
     rt = runtime()
     try:
@@ -72,7 +73,7 @@ def sms_inbound():
 @bp.post("/sms/delivery")
 def sms_delivery():
     """Apply one delivery report."""
-    from ussd_app import db_session, runtime
+    from ussd_app.current import db_session, runtime
 
     try:
         report = delivery.DeliveryReport.parse(request.form)
@@ -92,7 +93,7 @@ def sms_delivery():
 @bp.post("/sms/delivery/orange")
 def sms_delivery_orange():
     """Apply one Orange delivery receipt (JSON), matched to the oldest `sent` SMS to its number."""
-    from ussd_app import db_session, runtime
+    from ussd_app.current import db_session, runtime
 
     try:
         report = delivery.OrangeReport.parse(request.get_json(silent=True) or {})
@@ -110,9 +111,5 @@ def sms_delivery_orange():
 
 
 def init_app(app: Flask) -> None:
-    """Register the SMS webhooks and send new outbox rows after every commit of this app's sessions."""
-    from ussd_app import runtime
-
+    """Register the SMS webhooks (the runtime itself sends new outbox rows after every commit)."""
     app.register_blueprint(bp)
-    with app.app_context():
-        install_notifier(runtime())

@@ -1,4 +1,6 @@
-"""The USSD session record in Redis (DESIGN §3): one key per sessionId, one per phone for resume.
+"""The USSD session record in Redis: one key per sessionId, one per phone for resume.
+
+See docs/design.md, "The USSD session".
 
 The record keeps the state, a small context, the last reply, the LENGTH of the text seen and
 an HMAC (PIN_SECRET) of that text — never the text, which holds the PIN. A hop costs at most

@@ -1,4 +1,7 @@
-"""POST /ussd and POST /ussd/events (DESIGN §2): token, size cap, service code, never a 5xx."""
+"""POST /ussd and POST /ussd/events: token, size cap, service code, never a 5xx.
+
+See docs/design.md, "Endpoints".
+"""
 
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ log = logging.getLogger("mbolo.ussd")
 
 def _guard() -> None:
     """403 without the right token (current or previous, constant-time); 413 above 4 KB."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     tokens = runtime().config.webhook_tokens
     if tokens:
@@ -41,7 +44,7 @@ def _guard() -> None:
 @bp.post("/ussd")
 def ussd_hop() -> Response:
     """One USSD hop: `CON …` or `END …`, 200 whatever the form holds."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     _guard()
     rt = runtime()
@@ -66,7 +69,7 @@ def ussd_hop() -> Response:
 @bp.post("/ussd/events")
 def ussd_event() -> Response:
     """End-of-session notice: stored without its `input` field; 200."""
-    from ussd_app import db_session, runtime
+    from ussd_app.current import db_session, runtime
 
     _guard()
     rt = runtime()

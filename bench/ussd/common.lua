@@ -31,9 +31,12 @@ function done(summary, latency, requests)
       errors.connect + errors.read + errors.write + errors.timeout))
 end
 
+-- Members 1..BENCH_LOANS each hold one loan (bench/ussd/run.py sets it from the data set's size).
+local loans = tonumber(os.getenv("BENCH_LOANS") or "100000")
+
 function member_of(tid, k)
-   -- The same formula as bench/ussd/run.py: members 1..100 000 each hold one loan.
-   return ((tid * 1000 + k) * 7919) % 100000 + 1
+   -- The same formula as bench/ussd/run.py.
+   return ((tid * 1000 + k) * 7919) % loans + 1
 end
 
 function phone_of(member)

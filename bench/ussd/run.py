@@ -29,17 +29,20 @@ from datetime import date
 from pathlib import Path
 from statistics import mean
 
-from bench.dataset import bench_engine, load
+from bench.dataset import bench_engine, load, proportions
+from sms.jobs import enqueue_send
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = "bench_ussd"
+MEMBERS = 200_000  # the data set's size (bench.run_all --members sets it); members 1..MEMBERS/2 hold a loan
+RESULT = ROOT / "bench" / "results" / "ussd.json"
 THREADS_MAX_SESSIONS = 200  # sessions prepared per connection (40 hops each)
 SEQUENCE = ["1", "0", "3", "00"]
 
 
 def member_of(tid: int, k: int) -> int:
-    """The member of session (connection, k): the same formula as common.lua."""
-    return ((tid * 1000 + k) * 7919) % 100_000 + 1
+    """The member of session (connection, k): the same formula as common.lua (BENCH_LOANS there)."""
+    return ((tid * 1000 + k) * 7919) % proportions(MEMBERS)["loans"] + 1
 
 
 def phone_of(member_id: int) -> str:
@@ -60,7 +63,7 @@ def _runtime(db_url: str, redis_url: str):
     config = load_config(
         {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url, "APP_ENV": "development"}
     )
-    return Runtime.from_config(config)
+    return Runtime.from_config(config, enqueue_send)
 
 
 def prepare_sessions(rt, tids, per_connection: int) -> int:
@@ -184,7 +187,8 @@ def wrk(port: int, script: str, seconds: int, connections: int) -> dict:
         f"bench/ussd/{script}",
         f"http://127.0.0.1:{port}",
     ]
-    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    env = {**os.environ, "BENCH_LOANS": str(proportions(MEMBERS)["loans"])}
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
     match = re.search(r"WRK_JSON (\{.*\})", out)
     if not match:
         raise SystemExit(f"wrk printed no summary:\n{out}")
@@ -242,8 +246,8 @@ def main() -> None:
 
     engine, db_url = bench_engine(SCHEMA, fresh=not args.reuse)
     if not args.reuse:
-        print("loading 200 000 members, 100 000 loans by COPY …", flush=True)
-        print(load(engine, today=date.today()), flush=True)
+        print(f"loading {MEMBERS} members, {proportions(MEMBERS)['loans']} loans by COPY …", flush=True)
+        print(load(engine, **proportions(MEMBERS), today=date.today()), flush=True)
     engine.dispose()
 
     rt = _runtime(db_url, redis_url)
@@ -307,8 +311,8 @@ def main() -> None:
     )
     for goal, ok in goals.items():
         print(f"  {'ok  ' if ok else 'MISS'} {goal}")
-    out = ROOT / "bench" / "results" / "ussd.json"
-    out.parent.mkdir(exist_ok=True)
+    out = RESULT
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         json.dumps(
             {
@@ -323,7 +327,7 @@ def main() -> None:
             indent=2,
         )
     )
-    print(f"written {out.relative_to(ROOT)}")
+    print(f"written {out}")
 
 
 if __name__ == "__main__":

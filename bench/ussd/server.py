@@ -11,7 +11,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 from sqlalchemy import text
 
-from ussd_app import create_app, runtime
+from ussd_app import create_app
+from ussd_app.current import runtime
 
 app = create_app()
 bp = Blueprint("bench", __name__)

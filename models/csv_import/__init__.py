@@ -1,4 +1,7 @@
-"""CSV imports as business operations over a `Session` (DESIGN §5); the CLI only reads files and commits."""
+"""CSV imports as business operations over a `Session`; the CLI only reads files and commits.
+
+See docs/design.md, "CSV imports".
+"""
 
 from models.csv_import.loans import import_loans
 from models.csv_import.members import import_members

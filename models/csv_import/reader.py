@@ -1,4 +1,4 @@
-"""Reading the CSV files people export from spreadsheets (DESIGN §5).
+"""Reading the CSV files people export from spreadsheets (docs/design.md, "CSV imports").
 
 UTF-8 with or without BOM, or Windows-1252 (what French Excel writes) with a warning; `,` or `;`
 separator, sniffed from the header; rows numbered by their line in the file, the header being
@@ -11,7 +11,6 @@ import csv
 import hashlib
 import io
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,6 +18,7 @@ from functools import cache
 
 import phonenumbers
 
+from i18n.accents import strip_accents
 from models.csv_import.result import Issue
 from models.errors import MboloError
 from models.phones import InvalidPhone, normalise
@@ -183,8 +183,7 @@ def parse_count(raw: str, column: str, low: int, high: int) -> int:
 @cache
 def folded(text: str) -> str:
     """Lower-case ASCII, for matching words typed in a spreadsheet (Trésorière = tresoriere)."""
-    decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return strip_accents(text.strip().casefold())
 
 
 def chunks(items: list, size: int = CHUNK):

@@ -43,7 +43,7 @@ class ImportResult:
         self.warnings.append(Issue(line, message))
 
     def summary(self) -> str:
-        """The one summary line of DESIGN §4."""
+        """The one summary line every long command ends with: created, updated, unchanged, failed."""
         return (
             f"created {self.created}, updated {self.updated}, "
             f"unchanged {self.unchanged}, failed {len(self.failed)}"

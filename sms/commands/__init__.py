@@ -1,7 +1,8 @@
-"""Treasurer SMS commands (DESIGN §7): `handle` reads one stored inbound SMS and stages what it asks.
+"""SMS commands: `handle` reads one stored inbound SMS and stages what it asks.
 
-The SMS webhook stores the InboundSms row, handles STOP/ARRET/START itself and calls
-`handle(session, inbound, sender, now, runtime)` for everything else, in its own transaction,
+The commands are declared in sms/commands/registry.py (one `CommandSpec` each, STOP and START
+included). The SMS webhook stores the InboundSms row and calls
+`handle(session, inbound, sender, now, runtime)` for every message, in its own transaction,
 which it commits: every money change, its receipts and its audit event commit together, or
 not at all. A refused command stages nothing but its reply (the handler runs inside a savepoint
 that is rolled back). Redelivery is harmless: a gateway id already used as a repayment's or
@@ -23,9 +24,12 @@ from models.messaging import InboundSms
 from models.phones import mask
 from sms.commands import texts as T
 from sms.commands.errors import Refusal
-from sms.commands.handlers import HANDLERS, Outcome, Request, external_id_of, help_texts
+from sms.commands.handlers import help_texts
 from sms.commands.messenger import Messenger, text
-from sms.commands.parser import Command, Problem, parse
+from sms.commands.parser import Problem, parse
+from sms.commands.registry import COMMANDS
+from sms.commands.request import Outcome, Request, external_id_of
+from sms.commands.spec import Command, Who
 
 __all__ = ["Outcome", "handle"]
 
@@ -78,23 +82,24 @@ def _already_posted(session: Session, external_id: str) -> bool:
 def _carry_out(request: Request, command: Command | Problem) -> Outcome:
     if isinstance(command, Problem):
         raise _problem_refusal(request, command)
-    handler = HANDLERS.get(command.keyword)
-    if handler is None:
-        # STOP and START belong to the webhook (sms.inbound); nothing to do if one arrives here.
-        return Outcome(command.keyword, "ignored")
-    return handler(request, command)
+    spec = COMMANDS[command.keyword]
+    if spec.who == Who.RECORDER:
+        request.recorder(command.keyword)
+    return spec.handler(request, command)
 
 
 def _problem_refusal(request: Request, problem: Problem) -> Refusal:
     """What was wrong and the keyword's syntax; the help list when no keyword was recognised."""
     sender = request.sender
-    if problem.keyword is not None and problem.keyword in T.SYNTAXES:
+    spec = COMMANDS[problem.keyword] if problem.keyword is not None else None
+    if spec is not None and spec.shape.takes_arguments:
         # Only those who may use a keyword are taught its syntax.
-        request.recorder(problem.keyword)
-        syntax, example = T.SYNTAXES[problem.keyword]
+        if spec.who == Who.RECORDER:
+            request.recorder(spec.keyword)
         sentence = text(T.PROBLEMS[problem.reason], detail=problem.detail)
         return Refusal(
-            str(problem.reason), text(T.SYNTAX, problem=sentence, syntax=text(syntax), example=example)
+            str(problem.reason),
+            text(T.SYNTAX, problem=sentence, syntax=text(spec.syntax), example=spec.example),
         )
     helps = help_texts(request)
     if sender is not None and sender.can_record_money:

@@ -2,7 +2,7 @@
 
 Receipts and notices go through `queue_sms` (never limited: a treasurer recording twenty payments
 in an hour must get twenty receipts); answers to the sender go through `queue_reply`, which
-enforces the reply limits of §7.
+enforces the reply limits (docs/design.md, "Sending", incoming SMS).
 """
 
 from __future__ import annotations

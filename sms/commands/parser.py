@@ -1,11 +1,12 @@
-"""The SMS command grammar (DESIGN §7) as a pure function: text in, a typed command or a problem out.
+"""The SMS command grammar as a pure function: text in, a typed command or a problem out.
 
-Keywords are matched case-insensitively after folding accents (`ARRÊT` = `ARRET`), with their
-aliases. `<member>` is a member number (`m12` = `M0012`) or a phone. A treasurer who writes both
-phone and amount in digit groups (`PAY 77 123 45 67 11 000`) is read by joining the groups after
-the keyword into the shortest valid Senegal mobile number; the remaining groups are the amount.
-Nothing here touches the database: a `Problem` names the keyword it recognised, so the reply can
-give that keyword's syntax.
+The rules are in docs/design.md, "SMS commands". Keywords, their aliases and what may follow them
+come from the registry (sms/commands/registry.py); they are matched case-insensitively after
+folding accents (`ARRÊT` = `ARRET`). `<member>` is a member number (`m12` = `M0012`) or a phone.
+A treasurer who writes both phone and amount in digit groups (`PAY 77 123 45 67 11 000`) is read
+by joining the groups after the keyword into the shortest valid Senegal mobile number; the
+remaining groups are the amount. Nothing here touches the database: a `Problem` names the keyword
+it recognised, so the reply can give that keyword's syntax.
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ from enum import StrEnum
 
 import phonenumbers
 
+from i18n.accents import strip_accents
+from sms.commands.registry import COMMANDS, Keyword
+from sms.commands.spec import Command, MemberRef, Shape
+
+__all__ = ["Command", "Keyword", "MemberRef", "Problem", "Reason", "parse"]
+
 # Longer texts are not commands anyone types on a keypad; refusing them bounds the work per SMS.
 MAX_LENGTH = 320
 # Digit groups considered for the phone/amount split (a phone is at most 14 digits in 1-digit groups).
@@ -25,103 +32,6 @@ MAX_GROUPS = 24
 BACKDATE_DAYS = 7
 # A day/month this far ahead is read as a typo for the future rather than last year's date.
 FUTURE_WINDOW_DAYS = 60
-
-
-class Keyword(StrEnum):
-    """The commands of §7, by their canonical keyword."""
-
-    PAY = "PAY"
-    DEP = "DEP"
-    RETRAIT = "RETRAIT"
-    OUI = "OUI"
-    NON = "NON"
-    ANNULE = "ANNULE"
-    PIN = "PIN"
-    SOLDE = "SOLDE"
-    AIDE = "AIDE"
-    STOP = "STOP"
-    START = "START"
-
-
-ALIASES: dict[str, Keyword] = {
-    "PAY": Keyword.PAY,
-    "PAYE": Keyword.PAY,
-    "REMB": Keyword.PAY,
-    "DEP": Keyword.DEP,
-    "DEPOT": Keyword.DEP,
-    "EPARGNE": Keyword.DEP,
-    "RETRAIT": Keyword.RETRAIT,
-    "WITHDRAW": Keyword.RETRAIT,
-    "OUI": Keyword.OUI,
-    "YES": Keyword.OUI,
-    "NON": Keyword.NON,
-    "NO": Keyword.NON,
-    "ANNULE": Keyword.ANNULE,
-    "ANNULER": Keyword.ANNULE,
-    "CANCEL": Keyword.ANNULE,
-    "PIN": Keyword.PIN,
-    "RESET": Keyword.PIN,
-    "SOLDE": Keyword.SOLDE,
-    "BAL": Keyword.SOLDE,
-    "BALANCE": Keyword.SOLDE,
-    "AIDE": Keyword.AIDE,
-    "HELP": Keyword.AIDE,
-    "STOP": Keyword.STOP,
-    "ARRET": Keyword.STOP,
-    "START": Keyword.START,
-}
-
-
-@dataclass(frozen=True)
-class Shape:
-    """What may follow a keyword: a member, an amount, a loan reference, a date, `OK`, a code."""
-
-    member: bool = False
-    amount: bool = False
-    loan_ref: bool = False
-    paid_on: bool = False
-    force: bool = False
-    code: str | None = None  # "declaration" (4 digits) or "receipt"
-
-
-SHAPES: dict[Keyword, Shape] = {
-    Keyword.PAY: Shape(member=True, amount=True, loan_ref=True, paid_on=True, force=True),
-    Keyword.DEP: Shape(member=True, amount=True, paid_on=True, force=True),
-    # The contract gives RETRAIT no date; a resent withdrawal takes cash twice, so OK applies too.
-    Keyword.RETRAIT: Shape(member=True, amount=True, force=True),
-    Keyword.OUI: Shape(code="declaration"),
-    Keyword.NON: Shape(code="declaration"),
-    Keyword.ANNULE: Shape(code="receipt"),
-    Keyword.PIN: Shape(member=True),
-    Keyword.SOLDE: Shape(member=True),
-    Keyword.AIDE: Shape(),
-    Keyword.STOP: Shape(),
-    Keyword.START: Shape(),
-}
-
-
-@dataclass(frozen=True)
-class MemberRef:
-    """Who a command is about: a member number (matched by `models.member_key`) or an E.164 phone."""
-
-    member_no: str | None = None
-    phone: str | None = None
-
-    def __str__(self) -> str:
-        return self.member_no or self.phone or ""
-
-
-@dataclass(frozen=True)
-class Command:
-    """A well-formed command; fields its keyword does not take stay None/False."""
-
-    keyword: Keyword
-    member: MemberRef | None = None
-    amount: int | None = None
-    loan_ref: str | None = None
-    paid_on: date | None = None
-    force: bool = False
-    code: str | None = None
 
 
 class Reason(StrEnum):
@@ -148,7 +58,7 @@ class Problem:
     """A text that is not a valid command; `keyword` is the one recognised, if any."""
 
     reason: Reason
-    keyword: Keyword | None = None
+    keyword: str | None = None
     detail: str = ""
 
 
@@ -164,8 +74,7 @@ _RECEIPT = re.compile(r"[A-Z][A-Z0-9]{4,11}", re.ASCII)
 
 def fold(text: str) -> str:
     """Upper case, compatibility forms unified (full-width letters), accents and controls removed."""
-    text = unicodedata.normalize("NFKC", text)
-    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = strip_accents(unicodedata.normalize("NFKC", text))
     return "".join(_fold_char(c) for c in text).upper()
 
 
@@ -179,29 +88,38 @@ def _fold_char(c: str) -> str:
 
 
 def parse(text: str | None, today: date) -> Command | Problem:
-    """Read one SMS as a command of §7; `today` (Africa/Dakar) resolves a `JJ/MM` date."""
+    """Read one SMS as a command; `today` (Africa/Dakar) resolves a `JJ/MM` date."""
     raw = text or ""
     if len(raw) > MAX_LENGTH:
         # Name the keyword, if any, so the reply can still give its format.
-        return Problem(Reason.TOO_LONG, _keyword(fold(raw[:40]).split())[0])
+        keyword = _keyword(fold(raw[:40]).split())[0]
+        if keyword is not None and not COMMANDS[keyword].shape.takes_arguments:
+            return Command(keyword)  # STOP followed by a long complaint still opts out
+        return Problem(Reason.TOO_LONG, keyword)
     tokens = fold(raw).split()
     if not tokens:
         return Problem(Reason.EMPTY)
     keyword, args = _keyword(tokens)
     if keyword is None:
         return Problem(Reason.UNKNOWN_KEYWORD, detail=tokens[0][:20])
-    return _Reader(keyword, SHAPES[keyword], args, today).read()
+    return _Reader(keyword, COMMANDS[keyword].shape, args, today).read()
 
 
 def _keyword(tokens: list[str]) -> tuple[Keyword | None, list[str]]:
     """The keyword and the arguments after it; `OUI1234` is `OUI` then `1234`."""
     if not tokens:
         return None, []
-    first = tokens[0].strip(".,!?")
+    # Punctuation around the keyword is not part of it (`"STOP"`, `AIDE?`, `*PAY`).
+    first = re.sub(r"^[^A-Z0-9]+|[^A-Z0-9]+$", "", tokens[0])
     match = _GLUED.fullmatch(first)
-    if match and match[1] in ALIASES:
-        return ALIASES[match[1]], [match[2], *tokens[1:]]
-    return ALIASES.get(first), tokens[1:]
+    if match and match[1] in COMMANDS.by_alias:
+        return _canonical(match[1]), [match[2], *tokens[1:]]
+    return _canonical(first), tokens[1:]
+
+
+def _canonical(alias: str) -> Keyword | None:
+    spec = COMMANDS.by_alias.get(alias)
+    return Keyword(spec.keyword) if spec is not None else None
 
 
 class _Reader:

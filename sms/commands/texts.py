@@ -107,7 +107,13 @@ REVERSE_INSUFFICIENT = N_(
 BALANCE = N_("{coop}: {member}: épargne {savings}, reste à payer {outstanding}, retard {days} j.")
 BALANCE_PENDING = N_("Déclaration en attente: {amount} (code {code}).")
 
-# --- syntax: one sentence for what was wrong, then the keyword's format ----------------------------
+# --- STOP and START (kind "reply"; their msgids sit in the `sms` catalog area) ----------------------
+STOP_CONFIRMED = N_(
+    "Vous ne recevrez plus de rappels ni d'annonces. Les recus continuent. Envoyez START pour les reprendre."
+)
+START_CONFIRMED = N_("Vous recevrez de nouveau les rappels et les annonces. Envoyez STOP pour les arreter.")
+
+# --- syntax: one sentence for what was wrong, then the keyword's format (its spec's `syntax`) -------
 SYNTAX = N_("{problem} Format: {syntax}. Exemple: {example}")
 NOT_UNDERSTOOD = N_("Message non compris.")
 HELP_RECORDER = N_(
@@ -133,15 +139,4 @@ PROBLEMS = {
     "old_date": N_("Date {detail}: 7 jours en arrière au plus."),
     "bad_code": N_("Code {detail} non reconnu."),
     "unexpected": N_("{detail} non compris."),
-}
-
-SYNTAXES = {
-    "PAY": (N_("PAY <membre> <montant> [prêt] [JJ/MM]"), "PAY M12 5000"),
-    "DEP": (N_("DEP <membre> <montant> [JJ/MM]"), "DEP M12 2000"),
-    "RETRAIT": (N_("RETRAIT <membre> <montant>"), "RETRAIT M12 2000"),
-    "OUI": (N_("OUI <code>"), "OUI 4821"),
-    "NON": (N_("NON <code>"), "NON 4821"),
-    "ANNULE": (N_("ANNULE <reçu>"), "ANNULE R000015"),
-    "PIN": (N_("PIN <membre>"), "PIN M12"),
-    "SOLDE": (N_("SOLDE <membre>"), "SOLDE M12"),
 }

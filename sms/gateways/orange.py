@@ -1,6 +1,6 @@
 """Orange's SMS API ("SMS Africa & Middle East", developer.orange.com), which covers Senegal.
 
-What the adapter relies on (docs/sms-gateways.md lists the sources and what was assumed):
+What the adapter relies on (docs/sms.md, "What this relied on, and what was assumed"):
 - OAuth2 client credentials: POST /oauth/v3/token, `Authorization: Basic base64(id:secret)`,
   form `grant_type=client_credentials` → `{"access_token", "token_type", "expires_in"}`, where
   `expires_in` comes as a number or a string. The token is shared by every process through Redis

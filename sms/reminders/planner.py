@@ -1,5 +1,7 @@
 """Reminder planning: set-based SQL into reminder_sent, then one outbox row per member and day.
 
+Over 400 lines: to be split by subject (planning SQL, writing messages) when next reworked.
+
 A run for day D (Africa/Dakar) does, in one transaction:
 1. one INSERT … SELECT into reminder_sent of every (unpaid instalment of an active loan, rule)
    whose rule fires on D, driven by the partial index `ix_instalment_unpaid_due_on`, with
@@ -26,15 +28,19 @@ from sqlalchemy import Date, Select, and_, bindparam, case, exists, func, litera
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
+from models.arrears import payee_of
 from models.cooperative import Cooperative, Member
 from models.enums import CancelReason, LoanStatus, SmsKind, SmsStatus
 from models.ledger_tables import Instalment, Loan
 from models.messaging import OutboundSms, ReminderSent
+from models.promises import Promise, paid_towards
+from models.promises import settle as settle_promises
 from sms import telemetry
 from sms.outbox import mark_outbox_changed
-from sms.reminders.hours import SendingHours
-from sms.reminders.messages import Item, language_of, render, segments
+from sms.reminders import arrears, digest
+from sms.reminders.messages import Item, Officer, Promised, Recovery, language_of, render, segments
 from sms.reminders.rules import RULES, Rule
+from sms.sending_hours import SendingHours
 
 log = logging.getLogger("mbolo.reminders")
 
@@ -108,6 +114,7 @@ class DayResult:
 
     day: date
     planned: int = 0
+    digests: int = 0
     queued: int = 0
     opted_out: int = 0
     expired: int = 0
@@ -128,7 +135,8 @@ class DayResult:
             f"reminders {self.day.isoformat()}: {self.planned} planned; created {self.created} SMS "
             f"(queued {self.queued} for {when}, cancelled opted_out {self.opted_out}, "
             f"cancelled expired {self.expired}), updated {self.updated}, "
-            f"unchanged {self.attached} (already sent today), failed {self.no_phone} (no phone)"
+            f"unchanged {self.attached} (already sent today), failed {self.no_phone} (no phone); "
+            f"{self.digests} officers' digests"
         )
 
 
@@ -143,6 +151,64 @@ class _Row:
     cooperative_id: int
     coop_code: str
     overdue: int
+
+
+def loan_is_late(today: date):
+    """Correlated: the row's loan has an instalment due before `today` still unpaid."""
+    inst = aliased(Instalment)
+    return (
+        select(inst.id)
+        .where(inst.loan_id == Loan.id, inst.amount_paid < inst.amount_due, inst.due_on < today)
+        .exists()
+    )
+
+
+@dataclass
+class _Recoveries:
+    """What arrears and promise sentences need, loaded once per run for the cooperatives concerned."""
+
+    day: date
+    dial_code: str
+    officers: dict[int, Officer] = field(default_factory=dict)
+    promises: dict[int, Promised] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, session: Session, day: date, dial_code: str, coop_ids, rules) -> _Recoveries:
+        loaded = cls(day, dial_code)
+        if not any(arrears.is_arrears_rule(r) or arrears.is_promise_rule(r) for r in rules):
+            return loaded
+        # Every cooperative of the day: a queued SMS re-rendered by `_attach` may hold arrears too.
+        loaded.officers = {
+            coop: Officer(o.name, o.phone) for coop, o in payee_of(session, sorted(set(coop_ids))).items()
+        }
+        ids = [arrears.promise_id(r) for r in rules if arrears.is_promise_rule(r)]
+        if ids:
+            rows = session.execute(
+                select(
+                    Promise.id,
+                    Promise.amount,
+                    Promise.due_on,
+                    paid_towards(Promise.member_id, Promise.recorded_on, Promise.due_on),
+                ).where(Promise.id.in_(ids))
+            )
+            loaded.promises = {r[0]: Promised(int(r[1]), r[2], int(r[3])) for r in rows}
+        return loaded
+
+    def recovery(self, cooperative_id: int, items: list[Item]) -> Recovery:
+        """The arrears/promise details of one member's SMS of the day."""
+        oldest = [
+            i.due_on for i in items if arrears.is_arrears_rule(i.rule) or arrears.is_promise_rule(i.rule)
+        ]
+        promise = next(
+            (self.promises.get(arrears.promise_id(i.rule)) for i in items if arrears.is_promise_rule(i.rule)),
+            None,
+        )
+        return Recovery(
+            days_late=max((self.day - min(oldest)).days, 0) if oldest else 0,
+            officer=self.officers.get(cooperative_id),
+            dial_code=self.dial_code,
+            promise=promise,
+        )
 
 
 def overdue_of_member(today: date):
@@ -177,6 +243,7 @@ def _day_rows(day: date, *conditions) -> Select:
             Member.cooperative_id,
             Cooperative.code,
             overdue_of_member(day).label("overdue"),
+            loan_is_late(day).label("loan_late"),
         )
         .join(Instalment, Instalment.id == ReminderSent.instalment_id)
         .join(Loan, Loan.id == Instalment.loan_id)
@@ -189,7 +256,7 @@ def _day_rows(day: date, *conditions) -> Select:
 def _as_row(r) -> _Row:
     return _Row(
         reminder_id=r[0],
-        item=Item(rule=r[1], reference=r[4], due_on=r[2], unpaid=int(r[3])),
+        item=Item(rule=r[1], reference=r[4], due_on=r[2], unpaid=int(r[3]), loan_late=bool(r[12])),
         member_id=r[5],
         phone=r[6],
         language=language_of(r[7]),
@@ -201,7 +268,12 @@ def _as_row(r) -> _Row:
 
 
 def write_messages(
-    session: Session, day: date, now: datetime, hours: SendingHours, cost_per_segment: int
+    session: Session,
+    day: date,
+    now: datetime,
+    hours: SendingHours,
+    cost_per_segment: int,
+    dial_code: str = "",
 ) -> DayResult:
     """One outbox row per member for the day's reminders not yet linked to an SMS; link them."""
     result = DayResult(day=day, send_at=hours.reminder_time(day, now))
@@ -216,14 +288,16 @@ def write_messages(
     by_member: dict[int, list[_Row]] = defaultdict(list)
     for row in rows:
         by_member[row.member_id].append(row)
+    recoveries = _Recoveries.load(
+        session, day, dial_code, [r.cooperative_id for r in rows], [r.item.rule for r in rows]
+    )
 
     links: list[tuple[int, int]] = []  # (reminder_sent id, outbound_sms id)
     earlier = _earlier_sms(session, day)
     mine = [m for m in by_member if m in earlier]
     if mine:
-        links += _attach(
-            session, day, now, {m: by_member.pop(m) for m in mine}, earlier, cost_per_segment, result
-        )
+        groups = {m: by_member.pop(m) for m in mine}
+        links += _attach(session, day, now, groups, earlier, cost_per_segment, result, recoveries)
 
     messages = []
     for member_id, group in sorted(by_member.items()):
@@ -231,7 +305,9 @@ def write_messages(
         if not first.phone:
             result.no_phone += len(group)
             continue
-        body = render(first.language, first.coop_code, [g.item for g in group], first.overdue)
+        items = [g.item for g in group]
+        recovery = recoveries.recovery(first.cooperative_id, items)
+        body = render(first.language, first.coop_code, items, first.overdue, recovery)
         parts = segments(body)
         status, reason, cost = SmsStatus.QUEUED, None, parts * cost_per_segment
         if first.opted_out:
@@ -327,7 +403,9 @@ def _earlier_sms(session: Session, day: date) -> dict[int, tuple[int, str]]:
     return {member_id: (sms_id, status) for member_id, sms_id, status in rows}
 
 
-def _attach(session, day, now, groups, earlier, cost_per_segment, result) -> list[tuple[int, int]]:
+def _attach(
+    session, day, now, groups, earlier, cost_per_segment, result, recoveries
+) -> list[tuple[int, int]]:
     """New rows of a member who already has the day's SMS: that SMS carries them (one a day).
 
     While it is still queued it is rendered again to name every instalment of the day; once the
@@ -340,7 +418,9 @@ def _attach(session, day, now, groups, earlier, cost_per_segment, result) -> lis
         for sms_id, member_id in queued.items():
             rows = [r for r in old if r.member_id == member_id and r.item.unpaid > 0] + groups[member_id]
             first = rows[0]
-            body = render(first.language, first.coop_code, [r.item for r in rows], first.overdue)
+            items = [r.item for r in rows]
+            recovery = recoveries.recovery(first.cooperative_id, items)
+            body = render(first.language, first.coop_code, items, first.overdue, recovery)
             parts = segments(body)
             # Only while still queued: the sender may have taken it since we read its status.
             changed = session.execute(
@@ -382,13 +462,19 @@ def _link(session: Session, links: list[tuple[int, int]]) -> None:
     )
 
 
-def run_day(session: Session, now: datetime, hours: SendingHours, cost_per_segment: int) -> DayResult:
-    """Plan the rules of `now`'s local day and write their outbox rows; the caller commits."""
+def run_day(
+    session: Session, now: datetime, hours: SendingHours, cost_per_segment: int, dial_code: str = ""
+) -> DayResult:
+    """Plan the rules, arrears days, promises and digests of `now`'s local day and write their
+    outbox rows; the caller commits."""
     day = hours.local(now).date()
     lock(session)
-    planned = plan(session, day)
-    result = write_messages(session, day, now, hours, cost_per_segment)
+    # Promises first: one broken yesterday no longer pauses today's arrears reminders.
+    settle_promises(session, day)
+    planned = plan(session, day) + arrears.plan(session, day, _insert(session))
+    result = write_messages(session, day, now, hours, cost_per_segment, dial_code)
     result.planned = planned
+    result.digests = digest.write_digests(session, day, now, hours, cost_per_segment)
     return result
 
 
@@ -397,7 +483,7 @@ def run(runtime, now: datetime | None = None) -> DayResult:
     now = now or runtime.clock.now()
     hours = SendingHours.from_config(runtime.config)
     with runtime.sessions() as session, session.begin():
-        result = run_day(session, now, hours, runtime.config.SMS_COST_PER_SEGMENT)
+        result = run_day(session, now, hours, runtime.config.SMS_COST_PER_SEGMENT, runtime.config.dial_code)
     telemetry.mark_reminder_planning(runtime.clock.now())
     log.info(
         "reminders planned",
@@ -410,6 +496,7 @@ def run(runtime, now: datetime | None = None) -> DayResult:
             "updated": result.updated,
             "attached": result.attached,
             "no_phone": result.no_phone,
+            "digests": result.digests,
         },
     )
     return result
@@ -439,56 +526,103 @@ class PreviewSms:
     text: str
     segments: int
     opted_out: bool
+    cooperative_id: int = 0
+    # Past the cooperative's daily budget (SMS_DAILY_BUDGET): it would be cancelled (`budget`).
+    over_budget: bool = False
 
 
 @dataclass
 class Preview:
-    """What would go out on a day, per rule, and the messages; nothing written."""
+    """What would go out on a day — due-date rules, arrears days, promises, digests; nothing written."""
 
     day: date
     send_at: datetime | None
+    cost_per_segment: int = 0
     rules: list[RuleLine] = field(default_factory=list)
+    arrears: int = 0
+    promises: int = 0
     messages: list[PreviewSms] = field(default_factory=list)
+    digests: list[digest.Digest] = field(default_factory=list)
+
+    @property
+    def cost(self) -> int:
+        """Estimated XOF of everything that would go (reminders to phones not opted out, digests)."""
+        going = [m.segments for m in self.messages if m.phone and not m.opted_out and not m.over_budget]
+        return self.cost_per_segment * (sum(going) + sum(d.segments for d in self.digests))
 
 
-def preview_day(session: Session, day: date, now: datetime, hours: SendingHours) -> Preview:
-    """The day's reminders as they would be planned and rendered now (read-only)."""
-    preview = Preview(day=day, send_at=hours.reminder_time(day, now))
+def _preview_columns(day: date) -> tuple:
+    return (
+        Instalment.due_on,
+        (Instalment.amount_due - Instalment.amount_paid).label("unpaid"),
+        Loan.reference,
+        Loan.member_id,
+        Member.member_no,
+        Member.phone,
+        Member.language,
+        Member.opted_out,
+        Member.cooperative_id,
+        Cooperative.code,
+        overdue_of_member(day).label("overdue"),
+        loan_is_late(day).label("loan_late"),
+    )
+
+
+def _with_member(query):
+    return query.join(Member, Member.id == Loan.member_id).join(
+        Cooperative, Cooperative.id == Member.cooperative_id
+    )
+
+
+def preview_day(
+    session: Session,
+    day: date,
+    now: datetime,
+    hours: SendingHours,
+    *,
+    dial_code: str = "",
+    cost_per_segment: int = 0,
+    budget: int = 0,
+) -> Preview:
+    """The day's reminders and digests as they would be planned and rendered now (read-only)."""
+    preview = Preview(day=day, send_at=hours.reminder_time(day, now), cost_per_segment=cost_per_segment)
     lines = {rule.code: RuleLine(rule, due) for rule, due in rules_on(day)}
     planned = set(
         session.execute(
             select(ReminderSent.instalment_id, ReminderSent.rule).where(ReminderSent.day == day)
         ).all()
     )
-    query = (
-        candidates(
-            day,
-            Instalment.due_on,
-            (Instalment.amount_due - Instalment.amount_paid).label("unpaid"),
-            Loan.reference,
-            Loan.member_id,
-            Member.member_no,
-            Member.phone,
-            Member.language,
-            Member.opted_out,
-            Cooperative.code,
-            overdue_of_member(day).label("overdue"),
-        )
-        .join(Member, Member.id == Loan.member_id)
-        .join(Cooperative, Cooperative.id == Member.cooperative_id)
-    )
+    columns = _preview_columns(day)
+    queries = [_with_member(candidates(day, *columns))]
+    for query in (
+        arrears.arrears_candidates(session, day, *columns),
+        arrears.promise_candidates(day, *columns),
+    ):
+        if query is not None:
+            queries.append(_with_member(query))
     by_member: dict[int, list] = defaultdict(list)
-    for r in session.execute(query):
-        line = lines[r.rule]
-        line.instalments += 1
-        line.unpaid += int(r.unpaid)
-        line.planned += (r.instalment_id, r.rule) in planned
-        by_member[r.member_id].append(r)
+    for query in queries:
+        for r in session.execute(query):
+            if r.rule in lines:
+                line = lines[r.rule]
+                line.instalments += 1
+                line.unpaid += int(r.unpaid)
+                line.planned += (r.instalment_id, r.rule) in planned
+            elif arrears.is_arrears_rule(r.rule):
+                preview.arrears += 1
+            else:
+                preview.promises += 1
+            by_member[r.member_id].append(r)
     preview.rules = list(lines.values())
+    rows = [r for group in by_member.values() for r in group]
+    recoveries = _Recoveries.load(
+        session, day, dial_code, [r.cooperative_id for r in rows], [r.rule for r in rows]
+    )
     for group in by_member.values():
         first = group[0]
-        items = [Item(r.rule, r.reference, r.due_on, int(r.unpaid)) for r in group]
-        body = render(first.language, first.code, items, int(first.overdue))
+        items = [Item(r.rule, r.reference, r.due_on, int(r.unpaid), bool(r.loan_late)) for r in group]
+        recovery = recoveries.recovery(first.cooperative_id, items)
+        body = render(first.language, first.code, items, int(first.overdue), recovery)
         preview.messages.append(
             PreviewSms(
                 first.member_no,
@@ -497,10 +631,29 @@ def preview_day(session: Session, day: date, now: datetime, hours: SendingHours)
                 body,
                 segments(body),
                 first.opted_out,
+                first.cooperative_id,
             )
         )
     preview.messages.sort(key=lambda m: (m.phone or "", m.member_no))
+    preview.digests = digest.compose(session, day)
+    if budget:
+        _mark_over_budget(preview, budget)
     return preview
+
+
+def _mark_over_budget(preview: Preview, budget: int) -> None:
+    """Flag the reminders a cooperative's daily budget would cancel (digests count but always go)."""
+    spent: dict[int, int] = defaultdict(int)
+    for d in preview.digests:
+        spent[d.officer.cooperative_id] += d.segments * preview.cost_per_segment
+    for message in preview.messages:
+        if not message.phone or message.opted_out:
+            continue
+        cost = message.segments * preview.cost_per_segment
+        if spent[message.cooperative_id] + cost > budget:
+            message.over_budget = True
+        else:
+            spent[message.cooperative_id] += cost
 
 
 def tick(runtime, now: datetime) -> dict:

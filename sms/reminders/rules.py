@@ -1,4 +1,4 @@
-"""The reminder rules, in one place with their texts (DESIGN §9).
+"""The reminder rules, in one place with their texts (docs/design.md, "Reminders and announcements").
 
 A rule fires on one day only: the instalment's due date plus its offset, in Africa/Dakar. Each
 text is one instalment's sentence; a member's SMS of the day joins the sentences of every
@@ -36,6 +36,20 @@ class Rule:
 HEADER = N_("Rappel {coop}:")
 OVERDUE = N_("Total en retard: {overdue}.")
 
+# Arrears days (models.arrears) and promise days: one sentence for the member as a whole.
+ARREARS = N_(
+    "Vous avez {overdue} de retard depuis {days} jours. Payez à {officer} ({phone}) ou composez {code}."
+)
+ARREARS_NO_CODE = N_("Vous avez {overdue} de retard depuis {days} jours. Payez à {officer} ({phone}).")
+ARREARS_NO_OFFICER = N_(
+    "Vous avez {overdue} de retard depuis {days} jours. Payez à votre trésorier ou composez {code}."
+)
+ARREARS_NO_OFFICER_NO_CODE = N_("Vous avez {overdue} de retard depuis {days} jours. Payez à votre trésorier.")
+PROMISE = N_("Vous avez promis de payer {amount} aujourd'hui ({date}). Retard total: {overdue}.")
+PROMISE_PART_PAID = N_(
+    "Vous avez promis de payer {amount} aujourd'hui ({date}); déjà payé {paid}. Retard total: {overdue}."
+)
+
 RULES: tuple[Rule, ...] = (
     Rule("W-1", Frequency.WEEKLY, -1, N_("Prêt {ref}: {amount} à payer demain ({date}).")),
     Rule("W+1", Frequency.WEEKLY, 1, N_("Prêt {ref}: {amount} dû hier ({date}) reste impayé.")),
@@ -52,8 +66,8 @@ def _check(rules: tuple[Rule, ...]) -> None:
     """Checked at import: a broken table must stop the worker at start, not at 09:00."""
     seen: set[tuple[str, int]] = set()
     for rule in rules:
-        if len(rule.code) > 8:
-            raise ValueError(f"rule code {rule.code!r} is longer than ReminderSent.rule (8)")
+        if len(rule.code) > 16:
+            raise ValueError(f"rule code {rule.code!r} is longer than ReminderSent.rule (16)")
         if (rule.frequency, rule.offset) in seen:
             raise ValueError(f"two rules for {rule.frequency} at offset {rule.offset}")
         seen.add((rule.frequency, rule.offset))

@@ -176,6 +176,7 @@ def test_screens_fit_160_gsm7_characters_in_every_language(coop, runtime, db, na
         clock=FixedClock(DEFAULT_NOW),
         pin_secret="x",
         sessions=runtime.sessions,
+        config=runtime.config,
         identity=identity,
         authenticated=True,
         ctx={"dm": 99_999_999, "da": 99_999_999, "dc": "4821", "dr": "1234"},

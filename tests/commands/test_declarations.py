@@ -12,7 +12,7 @@ from models.clock import DAKAR
 from models.declarations import CODES
 from models.enums import DeclarationStatus
 from models.errors import Refused
-from sms.commands.declarations import declare_repayment, run_declaration_lifecycle
+from sms.declarations import declare_repayment, run_declaration_lifecycle
 from tests import factories
 from tests.commands.conftest import AWA, OTHER_TREASURER, PRESIDENT, TREASURER
 

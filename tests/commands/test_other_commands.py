@@ -12,6 +12,7 @@ from models.ledger import savings_balance
 from models.pin import hash_pin
 from models.position import member_position
 from sms.commands import texts as T
+from sms.commands.registry import COMMANDS
 from tests import factories
 from tests.commands.conftest import AWA, BINTA, OTHER_TREASURER, PRESIDENT, STRANGER, TREASURER
 
@@ -155,7 +156,7 @@ def test_balance_shows_savings_outstanding_days_late_and_a_pending_declaration(
     coop, sms, db, outbox, runtime, clock
 ):
     """SOLDE: 5 000 F savings, 110 000 F to pay, 30 days late (due 01/11), the pending declaration."""
-    from sms.commands.declarations import declare_repayment
+    from sms.declarations import declare_repayment
 
     with runtime.sessions() as session:
         code = declare_repayment(
@@ -228,7 +229,7 @@ def test_replies_are_limited_to_five_an_hour(coop, sms, outbox, clock):
 ALL_TEXTS = sorted(
     {v for k, v in vars(T).items() if k.isupper() and isinstance(v, str)}
     | set(T.PROBLEMS.values())
-    | {syntax for syntax, _ in T.SYNTAXES.values()}
+    | {spec.syntax for spec in COMMANDS if spec.shape.takes_arguments}
 )
 
 
@@ -281,7 +282,7 @@ def test_hostile_messages_get_a_plain_reply_and_change_nothing(coop, sms, db, ou
 
 def test_the_tick_runs_the_declaration_lifecycle(coop, runtime, clock, db):
     """The registry line resolves and the task expires a 72-hour-old declaration in its own transaction."""
-    from sms.commands.declarations import declare_repayment
+    from sms.declarations import declare_repayment
     from sms.tick import TASKS, run_tick
 
     with runtime.sessions() as session:

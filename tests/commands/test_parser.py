@@ -1,4 +1,4 @@
-"""The §7 grammar as a table: every example of the contract, then sloppy, malformed and hostile texts."""
+"""The SMS command grammar as a table: the contract's examples, then sloppy, malformed and hostile texts."""
 
 from datetime import date
 
@@ -24,7 +24,7 @@ def pay(member, amount, **kw):
     return Command(Keyword.PAY, member=member, amount=amount, **kw)
 
 
-# (SMS, what it reads as) — the first six rows are DESIGN §7's examples table, verbatim.
+# (SMS, what it reads as) — the first six rows are the contract's examples (docs/design.md, "SMS commands").
 GOOD = [
     ("PAY 77 123 45 67 11 000", pay(phone(), 11_000)),
     ("paye m12 5.000f", pay(no("M12"), 5_000)),
@@ -94,7 +94,16 @@ GOOD = [
     ("help me please", Command(Keyword.AIDE)),
     ("aide?", Command(Keyword.AIDE)),
     ("ARRÊT", Command(Keyword.STOP)),
+    ("stop", Command(Keyword.STOP)),
+    (" arret svp", Command(Keyword.STOP)),
+    ("STOP " + "x" * MAX_LENGTH, Command(Keyword.STOP)),  # however long the complaint, it opts out
     ("start", Command(Keyword.START)),
+    ("START.", Command(Keyword.START)),
+    ('"stop"', Command(Keyword.STOP)),
+    # the other aliases
+    ("depot m12 2000", Command(Keyword.DEP, member=no("M12"), amount=2_000)),
+    ("annuler R000015", Command(Keyword.ANNULE, code="R000015")),
+    ("balance m12", Command(Keyword.SOLDE, member=no("M12"))),
     # what other keyboards produce
     ("ＰＡＹ ｍ１２ ５０００", pay(no("M12"), 5_000)),
     ("PAY m12 ٥٠٠٠", pay(no("M12"), 5_000)),

@@ -171,7 +171,7 @@ def test_a_simulated_message_retried_by_the_sweep_keeps_its_source(
             raise RuntimeError("database hiccup")
         return handle_command(session, message, sender, now, rt)
 
-    monkeypatch.setattr(inbound, "_commands_handler", lambda: flaky)
+    monkeypatch.setattr(inbound, "handle_command", flaky)
     send_sms(Simulator(client), "PAY M0012 5000")
     assert fresh(db, select(Repayment)) == []
     assert inbound.retry_unhandled(runtime, clock.now()) == 1

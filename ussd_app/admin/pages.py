@@ -100,7 +100,7 @@ def _day(value: date | datetime | None) -> str:
     if value is None:
         return "–"
     if isinstance(value, datetime):
-        from ussd_app import runtime
+        from ussd_app.current import runtime
 
         return value.astimezone(runtime().config.tz).strftime("%d/%m/%Y %H:%M")
     return format_date(value)
@@ -146,7 +146,7 @@ def client_address() -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """The login form; failures slow further attempts on that account and address."""
-    from ussd_app import db_session, runtime
+    from ussd_app.current import db_session, runtime
 
     if request.method == "GET":
         if current_user() is not None:

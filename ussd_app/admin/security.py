@@ -66,7 +66,7 @@ def current_user() -> AdminUser | None:
     """The logged-in, active account, or None."""
     if "admin_user" in g:
         return g.admin_user
-    from ussd_app import db_session
+    from ussd_app.current import db_session
 
     user = None
     uid = session.get("uid")

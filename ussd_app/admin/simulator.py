@@ -104,7 +104,7 @@ def _post_in_process(path: str, form: dict[str, str]) -> tuple[int, str]:
     This request's own transaction is ended first: on SQLite every transaction holds the write
     lock (BEGIN IMMEDIATE), and on PostgreSQL the page must then read what the webhook wrote.
     """
-    from ussd_app import db_session
+    from ussd_app.current import db_session
 
     db_session().commit()
     tokens = current_app.config.get("WEBHOOK_TOKEN")
@@ -121,7 +121,7 @@ def _post_in_process(path: str, form: dict[str, str]) -> tuple[int, str]:
 
 
 def _audit(action: str, member: Member, after: dict) -> None:
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     rt = runtime()
     with rt.sessions() as session:
@@ -162,7 +162,7 @@ def thread(session, phone: str) -> list[dict]:
 
 
 def _render(member: Member | None, coop: Cooperative | None, screen: Screen | None = None, **state):
-    from ussd_app import db_session
+    from ussd_app.current import db_session
 
     session = db_session()
     return render_template(
@@ -183,7 +183,7 @@ def _render(member: Member | None, coop: Cooperative | None, screen: Screen | No
 @bp.get("/")
 def phone():
     """The phone; `?member=ID` takes that member's phone."""
-    from ussd_app import db_session
+    from ussd_app.current import db_session
 
     chosen = request.args.get("member")
     if not chosen:
@@ -213,7 +213,7 @@ def _hop(member: Member, session_id: str, text: str) -> Screen:
 @bp.post("/dial")
 def dial():
     """Dial the service code: a new USSD session, its first screen."""
-    from ussd_app import db_session
+    from ussd_app.current import db_session
 
     member, coop = _member_or_refuse(db_session(), request.form.get("member"))
     session_id = simulated_id()
@@ -226,7 +226,7 @@ def dial():
 @bp.post("/key")
 def key():
     """Send what was typed: the text grows as the aggregator's does (`1`, then `1*4827`)."""
-    from ussd_app import db_session
+    from ussd_app.current import db_session
 
     member, coop = _member_or_refuse(db_session(), request.form.get("member"))
     session_id = request.form.get("session_id", "")
@@ -243,7 +243,7 @@ def key():
 @bp.post("/sms")
 def sms():
     """Send an SMS as this phone through the real inbound path, then show the thread."""
-    from ussd_app import db_session
+    from ussd_app.current import db_session
 
     member, _coop = _member_or_refuse(db_session(), request.form.get("member"))
     body = request.form.get("body", "").strip()[:459]

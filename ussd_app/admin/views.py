@@ -48,13 +48,13 @@ def _chosen_month(today) -> Month:
 
 
 def _today():
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     return runtime().clock.today()
 
 
 def _render_dashboard(cooperative: Cooperative | None):
-    from ussd_app import db_session, runtime
+    from ussd_app.current import db_session, runtime
 
     rt = runtime()
     session = db_session()
@@ -119,7 +119,7 @@ def index():
 
 
 def _cooperative_or_404(cooperative_id: int) -> Cooperative:
-    from ussd_app import db_session
+    from ussd_app.current import db_session
 
     require_cooperative(cooperative_id)
     coop = db_session().get(Cooperative, cooperative_id)
@@ -148,7 +148,7 @@ def overdue(cooperative_id: int):
 
 
 def _render_overdue(cooperative: Cooperative | None):
-    from ussd_app import db_session
+    from ussd_app.current import db_session
 
     lines = overdue_list(db_session(), _today(), cooperative.id if cooperative else None)
     return render_template(
@@ -188,7 +188,7 @@ def _local(at, tz) -> str:
 
 def _overdue_csv(cooperative: Cooperative | None) -> Response:
     """UTF-8 with BOM and `;` so that a French spreadsheet opens it in columns; the export is audited."""
-    from ussd_app import db_session, runtime
+    from ussd_app.current import db_session, runtime
 
     session = db_session()
     today = _today()
@@ -235,7 +235,7 @@ def _overdue_csv(cooperative: Cooperative | None) -> Response:
 @bp.get("/members/<int:member_id>")
 def member(member_id: int):
     """A member's position, schedule, repayments, savings, production and SMS."""
-    from ussd_app import db_session
+    from ussd_app.current import db_session
 
     session = db_session()
     person = session.get(Member, member_id)

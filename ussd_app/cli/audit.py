@@ -1,4 +1,4 @@
-"""`audit log`: read the append-only audit trail (DESIGN §1)."""
+"""`audit log`: read the append-only audit trail (docs/design.md, "Audit trail")."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def _compact(value) -> str:
 @click.option("--json", "as_json", is_flag=True, help="A JSON array of objects.")
 def log_command(member_ref: str | None, since, action: str | None, limit: int, as_json: bool) -> None:
     """Audit events, newest first."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     rt = runtime()
     tz = rt.config.tz

@@ -1,4 +1,7 @@
-"""`broadcast --coop NAME --text-fr … [--text-wo …] [--text-en …] [--dry-run]` (DESIGN §4)."""
+"""`broadcast --coop NAME --text-fr … [--text-wo …] [--text-en …] [--dry-run]`.
+
+See docs/design.md, "Reminders and announcements".
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from flask.cli import with_appcontext
 
 from i18n.formatting import format_money
 from sms.broadcast import BroadcastError, BroadcastPlan, plan_broadcast, write_broadcast
-from sms.reminders.hours import SendingHours
+from sms.sending_hours import SendingHours
 from ussd_app.cli.actor import cli_actor
 
 
@@ -60,7 +63,7 @@ def broadcast_command(
     coop_name: str, text_fr: str, text_wo: str | None, text_en: str | None, dry_run: bool
 ) -> None:
     """Send an announcement to a cooperative's members, each in their language."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     rt = runtime()
     now = rt.clock.now()

@@ -14,7 +14,7 @@ db = AppGroup("db", help="Database schema.")
 def upgrade_command(revision: str) -> None:
     """Apply migrations up to REVISION."""
     from models.migrate import upgrade
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     upgrade(runtime().engine, revision)
     click.echo(f"database at {revision}")

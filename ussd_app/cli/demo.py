@@ -250,7 +250,7 @@ def _loan_state(session: Session, member: Member, position) -> str:
 @with_appcontext
 def seed_demo_command() -> None:
     """Create the demo cooperative (idempotent) and print who to dial as."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     rt = runtime()
     with rt.sessions() as session:
@@ -269,7 +269,7 @@ def seed_demo_command() -> None:
             click.echo(f"demo cooperative {coop.name} (code {coop.code}) already there: nothing changed")
         for line in report.skipped:
             click.echo(f"  skipped {line}")
-        click.echo("Dial as (flask --app wsgi ussd dial PHONE):")
+        click.echo("Demo members to dial as (`ussd dial PHONE`; make run prints the full command):")
         for line in describe(session, coop, rt.clock.today()):
             click.echo(line)
     treasurer = next(m for m in MEMBERS if m.role == Role.TREASURER)

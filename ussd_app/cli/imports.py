@@ -1,4 +1,6 @@
-"""`import members|loans|products FILE`: the CSV imports of DESIGN §5 from the command line.
+"""`import members|loans|products FILE`: the CSV imports from the command line.
+
+See docs/design.md, "CSV imports".
 
 Exit status: 0 when every row was imported; 1 when some rows failed (the good rows are still
 imported and committed) or the file was refused as a whole. `--dry-run` runs the same checks
@@ -48,7 +50,7 @@ class _Bar:
 
 def run_import(kind: str, path: Path, dry_run: bool) -> ImportResult:
     """Read the file, import it in one transaction, commit (or roll back for a dry run), report."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     rt = runtime()
     data = path.read_bytes()

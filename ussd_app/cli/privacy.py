@@ -1,4 +1,4 @@
-"""`purge` and `members export`: personal data commands (DESIGN §4; logic in models.privacy)."""
+"""`purge` and `members export`: personal data commands (docs/privacy.md; logic in models.privacy)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from ussd_app.cli.actor import cli_actor
 @click.option("--batch-size", default=2000, show_default=True, type=click.IntRange(1, 100_000))
 def purge_command(before, dry_run: bool, batch_size: int) -> None:
     """Anonymise SMS texts and USSD events older than the cut-off; the ledger is kept."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     rt = runtime()
     tz = rt.config.tz
@@ -71,7 +71,7 @@ def purge_command(before, dry_run: bool, batch_size: int) -> None:
 @click.option("--reason", help="Why (e.g. the access request's reference); kept in the audit log.")
 def export_command(coop: str, member_no: str, output: str | None, reason: str | None) -> None:
     """Everything held on one person, as JSON (access requests under Law 2008-12)."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     rt = runtime()
     now = rt.clock.now()

@@ -50,7 +50,7 @@ def production_command(
     coop_name: str | None, month: str | None, grouping: str, as_csv: bool, missing: bool
 ) -> None:
     """Production totals per product and unit over current reports, with the change on the period before."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     rt = runtime()
     today = rt.clock.today()

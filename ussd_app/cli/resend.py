@@ -46,7 +46,7 @@ from ussd_app.cli.actor import cli_actor
 @click.option("--dry-run", is_flag=True, help="List what would be resent; write nothing.")
 def resend_command(status, since, reason, kinds, ids, dry_run) -> None:
     """Queue a copy of each failed or unknown SMS since a date; the originals stay as they were."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     rt = runtime()
     tz = rt.config.tz

@@ -1,4 +1,4 @@
-"""`sms log`, `sms send-pending` and `sms orange-subscribe` (docs/design.md, 'Command line')."""
+"""`sms log`, `sms send-pending` and `sms orange-subscribe` (docs/sms.md)."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def log_command(
     limit: int, as_json_flag: bool, status: str | None, phone: str | None, kind: str | None
 ) -> None:
     """The outbox, newest first."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     rt = runtime()
     stmt = select(OutboundSms).order_by(OutboundSms.id.desc()).limit(limit)
@@ -93,7 +93,7 @@ def log_command(
 def send_pending_command(now_text: str | None) -> None:
     """Send what is due in the outbox now, synchronously; one summary line."""
     from sms.sender import Sender
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     rt = runtime()
     if now_text:
@@ -132,7 +132,7 @@ def orange_subscribe_command(url: str, dry_run: bool) -> None:
     """Register URL (…/sms/delivery/orange) as the receiver of Orange's delivery receipts."""
     from sms.exceptions import SmsError
     from sms.gateways.orange import OrangeGateway
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     rt = runtime()
     config = rt.config

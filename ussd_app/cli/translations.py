@@ -26,6 +26,7 @@ from i18n.catalog import LOCALES
 from models.clock import FixedClock
 from models.database import make_engine, make_session_factory
 from models.migrate import upgrade
+from sms.jobs import enqueue_send
 from sms.runtime import Runtime, redis_client
 from ussd_app import review_sheet as rs
 
@@ -65,6 +66,7 @@ def _scratch_runtime(config) -> Iterator[Runtime]:
             sessions=make_session_factory(engine),
             redis=redis_client(url),
             clock=FixedClock(SAMPLE_NOW),
+            send_trigger=enqueue_send,
         )
         try:
             yield rt
@@ -100,7 +102,7 @@ def _print_counts(locales: Path) -> None:
 @_GLOSSARY
 def review_sheet_command(language: str, out: Path, locales: Path, glossary: Path) -> None:
     """Write the review sheet of LANGUAGE (UTF-8 with BOM) and print each language's review status."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     screens = measure_screens(runtime().config, language)
     sheet = rs.build(language, screens, locales=locales, glossary=glossary)
@@ -122,7 +124,7 @@ def apply_review_command(file: Path, dry_run: bool, locales: Path, glossary: Pat
     (header = 1); the good rows still apply, as in the CSV imports. Exit status 1 when a row was
     refused. See docs/translating.md.
     """
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     data = file.read_bytes()
     try:

@@ -70,7 +70,7 @@ def create_command(
     email: str, role: str, coop_name: str | None, password_stdin: bool, password_env: str | None
 ):
     """Create a web account (coordinator: every cooperative; manager: --coop only)."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     password = _read_password(password_stdin, password_env)
     rt = runtime()
@@ -107,7 +107,7 @@ def set_password_command(email: str, password_stdin: bool, password_env: str | N
     from werkzeug.security import generate_password_hash
 
     from models.admin_user import MIN_PASSWORD_LENGTH, PASSWORD_METHOD
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     password = _read_password(password_stdin, password_env)
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -133,7 +133,7 @@ def set_password_command(email: str, password_stdin: bool, password_env: str | N
 @click.argument("email")
 def deactivate_command(email: str):
     """Close an account: it can no longer log in and its open sessions end."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     rt = runtime()
     with rt.sessions() as session:
@@ -156,7 +156,7 @@ def deactivate_command(email: str):
 @users.command("list")
 def list_command():
     """Every account: e-mail, role, cooperative, active, failed logins."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     with runtime().sessions() as session:
         rows = session.execute(

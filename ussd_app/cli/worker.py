@@ -1,4 +1,4 @@
-"""`worker`: the RQ worker that sends SMS, plus the 10-minute tick (DESIGN §4)."""
+"""`worker`: the RQ worker that sends SMS, plus the 10-minute tick (docs/sms.md, "Sending at work")."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from rq import SimpleWorker
 from rq.defaults import DEFAULT_WORKER_TTL
 
 from sms import jobs
-from sms.tick import Ticker
+from sms.ticker import Ticker
 
 
 def worker_connection(url: str) -> redis.Redis:
@@ -31,7 +31,7 @@ def worker_connection(url: str) -> redis.Redis:
 @click.option("--no-tick", is_flag=True, help="Do not take part in the 10-minute tick.")
 def worker_command(burst: bool, no_tick: bool) -> None:
     """Send SMS as jobs arrive; every 10 minutes one worker runs the periodic tasks."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     rt = runtime()
     jobs.use_runtime(rt)

@@ -1,6 +1,8 @@
 """Sending hours: quiet hours (`QUIET_HOURS`, default 20-8) and the reminder hour, in local time.
 
-Quiet hours hold reminders and broadcasts only. A reminder belongs to one day: it goes at
+The one place quiet hours are computed: the reminder planner, the pre-send checks (presend) and
+the declaration notices all ask `SendingHours`. Quiet hours hold reminders, broadcasts and
+unsolicited notices, never receipts or replies. A reminder belongs to one day: it goes at
 `REMINDER_HOUR` or at the run's time if later, and never after that day's quiet hours begin.
 """
 
@@ -52,6 +54,30 @@ class SendingHours:
         if start > end and local.hour >= start:
             day += timedelta(days=1)
         return self.at(day, end)
+
+    def held_until(self, at: datetime) -> datetime | None:
+        """When an unsolicited notice written at `at` may go: None (now) outside quiet hours."""
+        return self.next_open(at) if self.is_quiet(at) else None
+
+    def window(self, send_after: datetime, *, for_one_day: bool) -> tuple[datetime, datetime]:
+        """(opens, closes) of the window in which a bulk SMS may go, as aware datetimes.
+
+        `for_one_day` (a reminder, planned for a day) closes when quiet hours begin that day: an
+        early-morning reminder opens at the end of the night, a late-evening one is already
+        closed. Otherwise (a broadcast) the window closes when the next quiet hours begin.
+        """
+        start, end = self.quiet
+        local = self.local(send_after)
+        opens = self.next_open(local)
+        if for_one_day:
+            closes = self.at(local.date(), start)
+            if start < end and closes <= local:
+                closes = self.at(local.date() + timedelta(days=1), start)
+        else:
+            closes = self.at(opens.date(), start)
+            if closes <= opens:
+                closes = self.at(opens.date() + timedelta(days=1), start)
+        return opens, closes
 
     def reminder_time(self, day: date, now: datetime) -> datetime | None:
         """When the reminders of `day` go out if planned at `now`; None once that day's window is over."""

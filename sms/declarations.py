@@ -8,7 +8,7 @@ quiet hours (`QUIET_HOURS`), like the member's expiry notice; receipts never wai
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -20,19 +20,12 @@ from models.declarations import Declared, answerers, decide, declare, due_for_ex
 from models.enums import DeclarationStatus, SmsKind, Source
 from sms.commands import texts as T
 from sms.commands.messenger import Messenger, label, text
+from sms.sending_hours import SendingHours
 
 
 def after_quiet_hours(now: datetime, config: Config) -> datetime | None:
     """When an unsolicited notice may go: None (now) outside quiet hours, else the hour they end."""
-    start, end = config.QUIET_HOURS
-    local = now.astimezone(config.tz)
-    quiet = (local.hour >= start or local.hour < end) if start > end else (start <= local.hour < end)
-    if not quiet:
-        return None
-    wake = local.replace(hour=end, minute=0, second=0, microsecond=0)
-    if wake <= local:
-        wake += timedelta(days=1)
-    return wake
+    return SendingHours.from_config(config).held_until(now)
 
 
 def declare_repayment(
