@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("MBOLO_INSTANCE_DIR", ROOT / "instance"))
 
 ENVIRONMENTS = ("development", "production", "test")
-GATEWAYS = ("africastalking", "console")
+GATEWAYS = ("africastalking", "console", "orange")
 REQUIRED_IN_PRODUCTION = ("WEBHOOK_TOKEN", "DATABASE_URL", "REDIS_URL", "PIN_SECRET")
 DEV_PIN_SECRET = "dev-only-pin-secret-change-me"
 DEV_SECRET_KEY = "dev-secret-key"
@@ -75,6 +75,12 @@ class Config:
     AT_API_KEY: str = ""
     AT_SENDER_ID: str = ""
     AT_API_URL: str = ""
+    # Orange's SMS API (SMS_GATEWAY=orange); ORANGE_API_URL replaces the host https://api.orange.com.
+    ORANGE_CLIENT_ID: str = ""
+    ORANGE_CLIENT_SECRET: str = ""
+    ORANGE_SENDER_ADDRESS: str = ""
+    ORANGE_SENDER_NAME: str = ""
+    ORANGE_API_URL: str = ""
     SMS_RATE: float = 20.0
     SMS_DAILY_BUDGET: int = 0
     SMS_COST_PER_SEGMENT: int = 15
@@ -200,6 +206,8 @@ def _check(config: Config, env) -> list[str]:
         errors.append("AT_API_URL: expected an http:// or https:// base URL")
     if config.SMS_GATEWAY == "africastalking" and not config.AT_API_KEY:
         errors.append("AT_API_KEY: required when SMS_GATEWAY=africastalking")
+    if config.SMS_GATEWAY == "orange":
+        errors.extend(_check_orange(config))
     if config.is_production:
         for name in REQUIRED_IN_PRODUCTION:
             if not env.get(name, "").strip():
@@ -231,4 +239,25 @@ def _secret_errors(config: Config, env) -> list[str]:
         if value in seen:
             errors.append(f"{name}: must differ from {seen[value]}")
         seen.setdefault(value, name)
+    return errors
+
+
+def _check_orange(config: Config) -> list[str]:
+    errors = []
+    for name in ("ORANGE_CLIENT_ID", "ORANGE_CLIENT_SECRET", "ORANGE_SENDER_ADDRESS"):
+        if not getattr(config, name):
+            errors.append(f"{name}: required when SMS_GATEWAY=orange")
+    if config.ORANGE_SENDER_ADDRESS and not re.fullmatch(r"tel:\+[0-9]{4,15}", config.ORANGE_SENDER_ADDRESS):
+        errors.append(
+            f"ORANGE_SENDER_ADDRESS={config.ORANGE_SENDER_ADDRESS!r}: expected the tel:+2210000 form"
+        )
+    # Sender names are registered with Orange; an operator shows at most 11 letters and digits.
+    name = config.ORANGE_SENDER_NAME
+    if name and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,10}", name):
+        errors.append(
+            f"ORANGE_SENDER_NAME={config.ORANGE_SENDER_NAME!r}: expected up to 11 letters or digits, "
+            "as registered with Orange"
+        )
+    if config.ORANGE_API_URL and not re.match(r"https?://", config.ORANGE_API_URL):
+        errors.append("ORANGE_API_URL: expected an http:// or https:// base URL")
     return errors

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     ForeignKey,
     Index,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -85,6 +87,9 @@ class OutboundSms(Base):
     # From the last delivery report: the operator's network and how often the gateway retried.
     network_code: Mapped[str | None] = mapped_column(String(10))
     retry_count: Mapped[int | None] = mapped_column(Integer)
+    # The delivery report was matched by phone number, not by message id (Orange's receipts name
+    # the number only): it may belong to another SMS sent to the same number.
+    delivery_approximate: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Set by `purge` when the text and number were anonymised (docs/privacy.md, purge).
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

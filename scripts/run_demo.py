@@ -8,6 +8,11 @@ worker) so they all share the same server. Set DATABASE_URL / REDIS_URL to use r
 Children: gunicorn (`wsgi:app`, 2 workers, 127.0.0.1:5000, `PORT` overrides) and, when the
 module exists, `flask --app wsgi worker`. Ctrl-C (or SIGTERM) stops them cleanly. Never prompts.
 
+With SMS_GATEWAY=orange and no ORANGE_API_URL (outside production), it also starts the local
+Orange-compatible server (`python -m sms.local_orange`, posting a DeliveredToTerminal receipt for
+each SMS), points the ORANGE_* variables at it and registers the receipt URL with
+`sms orange-subscribe`: the demo's SMS never leave the machine.
+
 Outside production it also makes sure a coordinator account `demo@mbolo.local` exists for the
 coordinator web (`/admin/`) and the phone simulator (`/simulator/`): created with a random
 password that is printed that one time (it is stored only hashed); later runs leave the account
@@ -31,6 +36,41 @@ sys.path.insert(0, str(ROOT))
 
 STOP_TIMEOUT = 15  # seconds a child gets to finish its work after SIGTERM
 DEMO_EMAIL = "demo@mbolo.local"
+
+
+def local_orange_environment(environ: dict[str, str], port: int) -> dict[str, str] | None:
+    """The ORANGE_* values for a local Orange server on `port`; None when Orange is not asked for locally."""
+    from sms.local_orange import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SENDER
+
+    wanted = environ.get("SMS_GATEWAY", "").strip() == "orange"
+    if not wanted or environ.get("ORANGE_API_URL", "").strip() or environ.get("APP_ENV") == "production":
+        return None
+    return {
+        "ORANGE_API_URL": f"http://127.0.0.1:{port}",
+        "ORANGE_CLIENT_ID": environ.get("ORANGE_CLIENT_ID") or DEFAULT_CLIENT_ID,
+        "ORANGE_CLIENT_SECRET": environ.get("ORANGE_CLIENT_SECRET") or DEFAULT_CLIENT_SECRET,
+        "ORANGE_SENDER_ADDRESS": environ.get("ORANGE_SENDER_ADDRESS") or DEFAULT_SENDER,
+        "ORANGE_SENDER_NAME": environ.get("ORANGE_SENDER_NAME") or "MBOLO",
+    }
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_local_orange(env: dict[str, str]) -> subprocess.Popen:
+    """The local Orange server on ORANGE_API_URL's port, with the configured credentials."""
+    port = env["ORANGE_API_URL"].rsplit(":", 1)[1]
+    args = [sys.executable, "-m", "sms.local_orange", "--port", port, "--dlr-status", "DeliveredToTerminal"]
+    args += ["--client-id", env["ORANGE_CLIENT_ID"], "--client-secret", env["ORANGE_CLIENT_SECRET"]]
+    child = subprocess.Popen(args, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.PIPE)
+    child.stdout.readline()  # its "listening" line: it answers from now on
+    return child
 
 
 def resolve_environment() -> dict[str, str]:
@@ -163,6 +203,9 @@ def how_to_dial(port: str, login: Sequence[str] = ()) -> str:
 
 def main() -> int:
     """Set up, serve until interrupted, and stop the children cleanly."""
+    orange = local_orange_environment(dict(os.environ), free_port())
+    if orange:
+        os.environ.update(orange)
     env = resolve_environment()
     port = env.get("PORT", "5000")
     run_step(flask_command("db", "upgrade"), env)
@@ -175,7 +218,16 @@ def main() -> int:
     config_file = ROOT / "config" / "gunicorn.conf.py"
     if config_file.exists():
         gunicorn += ["--config", str(config_file)]
-    children = [start([*gunicorn, "wsgi:app"], env)]
+    children = []
+    if orange:
+        children.append(start_local_orange(env))
+        receipts = f"http://127.0.0.1:{port}/sms/delivery/orange"
+        try:
+            run_step(flask_command("sms", "orange-subscribe", receipts), env)
+        except SystemExit:
+            stop(children)
+            raise
+    children.append(start([*gunicorn, "wsgi:app"], env))
     if importlib.util.find_spec("ussd_app.cli.worker") is not None:
         children.append(start(flask_command("worker"), env))
     print(how_to_dial(port, login), flush=True)

@@ -1,16 +1,22 @@
 """Delivery reports (docs/design.md, "Sending"): gateway status → outbox status, only ever forward.
 
-`Success` → delivered; `Sent`, `Submitted`, `Buffered` → sent; `Rejected`, `Failed`, `Expired`,
+Africa's Talking (form: id, status, phoneNumber, networkCode, failureReason, retryCount): `Success`
+→ delivered; `Sent`, `Submitted`, `Buffered` → sent; `Rejected`, `Failed`, `Expired`,
 `AbsentSubscriber` → failed with the failureReason (or the status when there is none); the
 report's networkCode and retryCount are kept on the row. Unknown values are logged and change
 nothing. A report whose message id is not known yet (the sender has not committed the gateway's
 answer) is kept as an EarlyDeliveryReport for an hour and applied when the id appears.
 Duplicates are harmless.
+
+Orange (JSON deliveryInfoNotification: address and deliveryStatus, no message id): see
+`OrangeReport`; a final status is given to the oldest `sent` row to that number, flagged
+`delivery_approximate`.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -236,3 +242,127 @@ def expire_early_reports(session: Session, now: datetime) -> int:
         delete(EarlyDeliveryReport).where(EarlyDeliveryReport.received_at < now - EARLY_REPORT_TTL)
     )
     return result.rowcount
+
+
+# --- Orange -----------------------------------------------------------------------------------
+
+# Orange's deliveryStatus values. Only the final ones move a row: the others say the message is
+# still on its way (it is `sent` already) or that no receipt will come; both are logged only.
+ORANGE_REPORTED = {
+    "DeliveredToTerminal": SmsStatus.DELIVERED,
+    "DeliveryImpossible": SmsStatus.FAILED,
+}
+ORANGE_IN_FLIGHT = frozenset({"DeliveredToNetwork", "MessageWaiting", "DeliveryUncertain"})
+ORANGE_NO_RECEIPT = frozenset({"DeliveryNotificationNotSupported"})
+# Kept Orange reports have no message id of their own: this prefix marks the stand-in.
+ORANGE_KEPT_PREFIX = "orange-dr:"
+
+
+@dataclass(frozen=True)
+class OrangeReport:
+    """One `deliveryInfoNotification`: the number (E.164) and its deliveryStatus."""
+
+    phone: str
+    status: str
+    callback_data: str | None = None
+
+    @classmethod
+    def parse(cls, body) -> OrangeReport:
+        """Read `deliveryInfoNotification.deliveryInfo.{address, deliveryStatus}`; ValueError when absent."""
+        try:
+            notification = body["deliveryInfoNotification"]
+            info = notification["deliveryInfo"]
+            if isinstance(info, list):  # OneAPI allows a list; Orange sends one entry
+                info = info[0]
+            address = str(info["address"]).strip()
+            status = str(info["deliveryStatus"]).strip()
+        except (KeyError, TypeError, IndexError) as exc:
+            raise ValueError("delivery receipt without deliveryInfo address and deliveryStatus") from exc
+        phone = address.removeprefix("tel:")
+        if not status or not phone.startswith("+") or not phone[1:].isdigit() or len(phone) > 20:
+            raise ValueError("delivery receipt with a malformed address or status")
+        callback = notification.get("callbackData")
+        return cls(phone=phone, status=status[:20], callback_data=str(callback)[:100] if callback else None)
+
+
+def _oldest_sent(session: Session, phone: str):
+    return session.execute(
+        select(OutboundSms.id, OutboundSms.sent_at)
+        .where(OutboundSms.to == phone, OutboundSms.status == SmsStatus.SENT)
+        .order_by(OutboundSms.sent_at, OutboundSms.id)
+        .limit(1)
+    ).first()
+
+
+def _apply_to_row(session: Session, row_id: int, target: SmsStatus, reason: str, now: datetime) -> int:
+    values: dict = {"status": target, "updated_at": now, "delivery_approximate": True}
+    if target == SmsStatus.DELIVERED:
+        values["delivered_at"] = now
+    else:
+        values["failure_reason"] = reason
+    result = session.execute(
+        update(OutboundSms)
+        .where(OutboundSms.id == row_id, OutboundSms.status == SmsStatus.SENT)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def record_orange_report(session: Session, report: OrangeReport, now: datetime) -> str:
+    """Apply one Orange receipt to the oldest `sent` row to its number (the caller commits).
+
+    Returns applied, early (no `sent` row yet: kept an hour, like any early report), unchanged
+    (a status that moves nothing) or ignored (unknown status).
+    """
+    target = ORANGE_REPORTED.get(report.status)
+    if target is None:
+        known = report.status in ORANGE_IN_FLIGHT or report.status in ORANGE_NO_RECEIPT
+        (log.info if known else log.warning)(
+            "orange delivery receipt changes nothing",
+            extra={"status": report.status[:40], "to": mask(report.phone)},
+        )
+        return "unchanged" if known else "ignored"
+    row = _oldest_sent(session, report.phone)
+    if row is not None and _apply_to_row(session, row.id, target, report.status, now):
+        telemetry.count_delivery_report(
+            target, report.status if target == SmsStatus.FAILED else None, row.sent_at, now
+        )
+        log.info(
+            "delivery report",
+            extra={"sms_id": row.id, "status": report.status, "to": mask(report.phone), "approximate": True},
+        )
+        return "applied"
+    # The sender may not have committed the send yet: keep it, matched by the sweep.
+    session.add(
+        EarlyDeliveryReport(
+            gateway_message_id=ORANGE_KEPT_PREFIX + uuid.uuid4().hex,
+            status=report.status,
+            failure_reason=report.status if target == SmsStatus.FAILED else None,
+            received_at=now,
+            phone=report.phone,
+        )
+    )
+    log.info("orange delivery receipt kept early", extra={"to": mask(report.phone)})
+    return "early"
+
+
+def apply_kept_orange_reports(session: Session, now: datetime, phones: list[str] | None = None) -> int:
+    """Give kept Orange receipts, oldest first, to the oldest `sent` row to their number, if any now."""
+    stmt = select(EarlyDeliveryReport).where(
+        EarlyDeliveryReport.gateway_message_id.startswith(ORANGE_KEPT_PREFIX)
+    )
+    if phones is not None:
+        stmt = stmt.where(EarlyDeliveryReport.phone.in_(phones))
+    kept = session.scalars(stmt.order_by(EarlyDeliveryReport.received_at, EarlyDeliveryReport.id)).all()
+    applied = 0
+    for report in kept:
+        target = ORANGE_REPORTED.get(report.status)
+        row = _oldest_sent(session, report.phone) if target is not None and report.phone else None
+        if row is None:
+            continue
+        if _apply_to_row(session, row.id, target, report.status, now):
+            telemetry.count_delivery_report(target, report.failure_reason, row.sent_at, now)
+            applied += 1
+        session.delete(report)
+    return applied

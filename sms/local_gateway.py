@@ -352,8 +352,8 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address, state: GatewayState, exit_on_die: bool):
-        super().__init__(address, _Handler)
+    def __init__(self, address, state, exit_on_die: bool, handler=None):
+        super().__init__(address, handler or _Handler)
         self.state = state
         self.exit_on_die = exit_on_die
 

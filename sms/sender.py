@@ -44,7 +44,7 @@ from models.enums import SmsStatus
 from models.messaging import OutboundSms
 from models.phones import is_fictional, mask
 from sms import gateways, presend, telemetry
-from sms.delivery import adopt_reports, apply_early_reports, expire_early_reports
+from sms.delivery import adopt_reports, apply_early_reports, apply_kept_orange_reports, expire_early_reports
 from sms.exceptions import SmsError, SmsRejected, SmsUnavailable, SmsUncertain
 from sms.gateways.base import Gateway, RecipientResult
 from sms.gateways.console import ConsoleGateway
@@ -183,7 +183,7 @@ class Sender:
         claim_size: int = CLAIM_SIZE,
     ):
         self.runtime = runtime
-        self.gateway = gateway or gateways.build(runtime.config)
+        self.gateway = gateway or gateways.build(runtime.config, runtime.redis)
         # Demo cooperatives' SMS: printed, never sent (their phones are nobody's).
         self.demo_gateway: Gateway = ConsoleGateway()
         rate = runtime.config.SMS_RATE if rate is _DEFAULT else rate
@@ -367,8 +367,10 @@ class Sender:
         sent, failed, retry, uncertain, outcome = [], [], [], [], Counter(requests=1)
         account_trouble: set[str] = set()
         for row in rows:
-            if error is None:
-                result = by_number.get(row.to)
+            result = by_number.get(row.to) if error is None else None
+            # A gateway posting one request per number reports each number's own failure.
+            row_error = error if result is None or result.error is None else result.error
+            if row_error is None:
                 if result is not None and result.accepted:
                     cost = _cost_of(result.cost_raw, row.cost)
                     sent.append(
@@ -399,29 +401,31 @@ class Sender:
                     continue
                 failed.append({"row_id": row.id, "attempt": row.attempt, "reason": reason[:200]})
                 _log_row(row, SmsStatus.FAILED, reason=reason)
-            elif isinstance(error, SmsUncertain) and not presend.resent_when_lost(row.kind):
+            elif isinstance(row_error, SmsUncertain) and not presend.resent_when_lost(row.kind):
                 # It may have gone out: never resent (no idempotency key), shown to operators.
-                reason = f"{error}: may have been sent; not resent"[:200]
+                reason = f"{row_error}: may have been sent; not resent"[:200]
                 uncertain.append({"row_id": row.id, "attempt": row.attempt, "reason": reason})
                 _log_row(row, SmsStatus.UNKNOWN, reason=reason)
-            elif isinstance(error, SmsUnavailable) and row.attempt < MAX_ATTEMPTS:
+            elif isinstance(row_error, SmsUnavailable) and row.attempt < MAX_ATTEMPTS:
                 delay = BACKOFF[row.attempt - 1]
-                if error.retry_after:
-                    delay = max(delay, timedelta(seconds=error.retry_after))
+                if row_error.retry_after:
+                    delay = max(delay, timedelta(seconds=row_error.retry_after))
                 retry.append(
                     {
                         "row_id": row.id,
                         "attempt": row.attempt,
-                        "reason": str(error)[:200],
+                        "reason": str(row_error)[:200],
                         "retry_at": now + delay,
                     }
                 )
-                _log_row(row, SmsStatus.QUEUED, reason=str(error), retry_in_s=int(delay.total_seconds()))
+                _log_row(row, SmsStatus.QUEUED, reason=str(row_error), retry_in_s=int(delay.total_seconds()))
             else:
                 kind = (
-                    "permanent" if isinstance(error, SmsRejected) else f"gave up after {row.attempt} attempts"
+                    "permanent"
+                    if isinstance(row_error, SmsRejected)
+                    else f"gave up after {row.attempt} attempts"
                 )
-                reason = f"{error} ({kind})"[:200]
+                reason = f"{row_error} ({kind})"[:200]
                 failed.append({"row_id": row.id, "attempt": row.attempt, "reason": reason})
                 _log_row(row, SmsStatus.FAILED, reason=reason)
         with self.runtime.sessions() as session:
@@ -435,6 +439,8 @@ class Sender:
                     session.execute(statement, [{**p, "now": now} for p in params])
             if sent:
                 apply_early_reports(session, [p["message_id"] for p in sent], now)
+                if self.gateway.reports_by_number:
+                    apply_kept_orange_reports(session, now, [r.to for r in rows])
             session.commit()
         for reason in sorted(account_trouble):
             log.error("sms.gateway_account", extra={"reason": reason, "action": "retried with backoff"})
@@ -528,6 +534,7 @@ def sweep(runtime, now: datetime) -> dict:
         counts = expire_leases(session, runtime.redis, now)
         counts["adopted"] += adopt_reports(session, None, now)
         counts["early_reports_applied"] = apply_early_reports(session, None, now)
+        counts["early_reports_applied"] += apply_kept_orange_reports(session, now)
         counts["early_reports_expired"] = expire_early_reports(session, now)
         session.commit()
         due = session.scalar(

@@ -128,7 +128,7 @@ REMINDER_PLANNING_LAST_SUCCESS = Gauge(
 )
 GATEWAY_BALANCE = Gauge(
     "mbolo_gateway_balance",
-    "The SMS gateway account balance, as its Application data call last returned it.",
+    "The SMS gateway account balance: XOF for Africa's Talking, SMS units left for Orange (currency SMS).",
     ["currency"],
     multiprocess_mode="mostrecent",
 )

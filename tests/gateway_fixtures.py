@@ -78,3 +78,69 @@ def live_app(app):
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+
+
+# --- Orange's SMS API ------------------------------------------------------------------------
+
+ORANGE_SENDER = "tel:+2210000"
+ORANGE_NAME = "MBOLO"
+
+
+@pytest.fixture(scope="session")
+def local_orange():
+    """The local Orange-compatible server, in a thread of the test process."""
+    from sms.local_orange import LocalOrange
+
+    server = LocalOrange(port=0).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def orange_api(local_orange):
+    """Control client of the local Orange server, reset before and after the test."""
+    from sms.local_orange import LocalOrangeClient
+
+    client = LocalOrangeClient(local_orange.url)
+    client.reset()
+    yield client
+    client.reset()
+
+
+@pytest.fixture
+def orange_config(config, local_orange):
+    """The test configuration with Orange's SMS API pointed at the local server."""
+    from sms.local_orange import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+    return replace(
+        config,
+        SMS_GATEWAY="orange",
+        ORANGE_CLIENT_ID=DEFAULT_CLIENT_ID,
+        ORANGE_CLIENT_SECRET=DEFAULT_CLIENT_SECRET,
+        ORANGE_SENDER_ADDRESS=ORANGE_SENDER,
+        ORANGE_SENDER_NAME=ORANGE_NAME,
+        ORANGE_API_URL=local_orange.url,
+    )
+
+
+@pytest.fixture
+def orange_gateway(runtime, orange_config):
+    """The Orange adapter talking to the local server, its token shared through the test's Redis."""
+    from sms.gateways.orange import OrangeGateway
+
+    gateway = OrangeGateway.from_config(orange_config, runtime.redis)
+    gateway.timeout = TEST_TIMEOUT
+    gateway.token.timeout = TEST_TIMEOUT
+    yield gateway
+    gateway.close()
+
+
+@pytest.fixture
+def orange_sender(runtime, orange_config, orange_gateway, orange_api):
+    """An outbox sender over the local Orange server, rate limit off."""
+    from sms.sender import Sender
+
+    runtime.config = orange_config
+    s = Sender(runtime, orange_gateway, rate=None, threads=4)
+    yield s
+    s.close()

@@ -77,3 +77,20 @@ def test_the_banner_gives_the_web_addresses_and_how_to_log_in():
     assert f"{run_demo.DEMO_EMAIL}, password pw-shown-once" in fresh
     later = "\n".join(run_demo.how_to_log_in("5050", False, None))
     assert run_demo.DEMO_EMAIL in later and "set-password" in later and "password pw" not in later
+
+
+def test_make_run_with_orange_points_every_orange_variable_at_a_local_server():
+    """SMS_GATEWAY=orange without ORANGE_API_URL: a local server, and credentials the config accepts."""
+    from config import load_config
+
+    local_orange_environment = run_demo.local_orange_environment
+
+    orange = local_orange_environment({"SMS_GATEWAY": "orange"}, 8123)
+    assert orange["ORANGE_API_URL"] == "http://127.0.0.1:8123"
+    assert load_config({"SMS_GATEWAY": "orange", **orange}).ORANGE_SENDER_ADDRESS.startswith("tel:+")
+    assert (
+        local_orange_environment({"SMS_GATEWAY": "orange", "ORANGE_API_URL": "https://api.orange.com"}, 1)
+        is None
+    )
+    assert local_orange_environment({"SMS_GATEWAY": "orange", "APP_ENV": "production"}, 1) is None
+    assert local_orange_environment({"SMS_GATEWAY": "africastalking"}, 1) is None

@@ -64,7 +64,7 @@ def test_send_pending_now_sends_as_of_that_instant(runner, runtime, at_config, d
 
 def test_the_registry_matches_the_configured_gateway_names(config):
     """SMS_GATEWAY values and gateway classes agree; console is the development default."""
-    assert set(REGISTRY) == {"africastalking", "console"}
+    assert set(REGISTRY) == {"africastalking", "console", "orange"}
     assert isinstance(build(config), ConsoleGateway)
 
 

@@ -1,4 +1,5 @@
-"""POST /sms/inbound and POST /sms/delivery, Africa's Talking form format.
+"""POST /sms/inbound and POST /sms/delivery (Africa's Talking form format), POST /sms/delivery/orange
+(Orange's JSON deliveryInfoNotification).
 
 See docs/design.md, "Endpoints" and "Sending".
 
@@ -80,6 +81,26 @@ def sms_delivery():
     session = db_session()
     try:
         delivery.record_report(session, report, runtime().clock.now())
+        session.commit()
+    except SQLAlchemyError as exc:
+        session.rollback()
+        log.error("delivery report not stored", extra={"error": type(exc).__name__})
+        return _plain("unavailable", 503)
+    return _plain("ok")
+
+
+@bp.post("/sms/delivery/orange")
+def sms_delivery_orange():
+    """Apply one Orange delivery receipt (JSON), matched to the oldest `sent` SMS to its number."""
+    from ussd_app.current import db_session, runtime
+
+    try:
+        report = delivery.OrangeReport.parse(request.get_json(silent=True) or {})
+    except ValueError:
+        return _plain("malformed", 400)
+    session = db_session()
+    try:
+        delivery.record_orange_report(session, report, runtime().clock.now())
         session.commit()
     except SQLAlchemyError as exc:
         session.rollback()

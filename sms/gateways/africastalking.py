@@ -20,15 +20,15 @@ import logging
 import threading
 from typing import ClassVar
 
+import redis
 import requests
-import urllib3
 from africastalking.Service import AfricasTalkingException
 from africastalking.SMS import SMSService
 from requests.adapters import HTTPAdapter
 
 from config import Config
 from sms.exceptions import SmsRejected, SmsUnavailable, SmsUncertain
-from sms.gateways.base import Gateway, RecipientResult
+from sms.gateways.base import Gateway, RecipientResult, never_connected
 
 log = logging.getLogger("mbolo.sms")
 
@@ -126,7 +126,7 @@ class AfricasTalkingGateway(Gateway):
         self.timeout = timeout
 
     @classmethod
-    def from_config(cls, config: Config) -> AfricasTalkingGateway:
+    def from_config(cls, config: Config, redis: redis.Redis | None = None) -> AfricasTalkingGateway:
         return cls(
             username=config.AT_USERNAME,
             api_key=config.AT_API_KEY,
@@ -148,7 +148,7 @@ class AfricasTalkingGateway(Gateway):
         except requests.Timeout as exc:
             raise SmsUncertain(f"timeout: {type(exc).__name__}") from exc
         except requests.ConnectionError as exc:
-            if _never_connected(exc):
+            if never_connected(exc):
                 raise SmsUnavailable(f"connection error: {type(exc).__name__}") from exc
             raise SmsUncertain(f"connection dropped: {type(exc).__name__}") from exc
         except requests.RequestException as exc:
@@ -189,9 +189,3 @@ class AfricasTalkingGateway(Gateway):
 
     def close(self) -> None:
         self.service.close()
-
-
-def _never_connected(exc: requests.ConnectionError) -> bool:
-    """True when no connection was made (refused, unresolvable), so the request cannot have been read."""
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError))

@@ -6,7 +6,12 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
 
+import redis
+import requests
+import urllib3
+
 from config import Config
+from sms.exceptions import SmsError
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,9 @@ class RecipientResult:
     # Refused for a reason about the account or the gateway, not the message (out of credit, the
     # gateway's own error): worth retrying with backoff, like a transient error of the request.
     transient: bool = False
+    # Set when this number's own request failed (gateways that post one request per number): the
+    # sender treats it as it treats a whole request's error, for this number only.
+    error: SmsError | None = None
 
     @property
     def reason(self) -> str:
@@ -42,11 +50,13 @@ class Gateway(ABC):
     name: ClassVar[str]
     # How many numbers one request may carry (identical texts are batched up to this).
     max_batch: ClassVar[int] = 1
+    # True when its delivery reports name the number, not the message (they are matched by number).
+    reports_by_number: ClassVar[bool] = False
 
     @classmethod
     @abstractmethod
-    def from_config(cls, config: Config) -> Gateway:
-        """Build the adapter from the configuration."""
+    def from_config(cls, config: Config, redis: redis.Redis | None = None) -> Gateway:
+        """Build the adapter from the configuration (and the shared Redis, for what processes share)."""
 
     @abstractmethod
     def send(self, numbers: list[str], text: str) -> list[RecipientResult]:
@@ -54,3 +64,9 @@ class Gateway(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook: most gateways hold nothing to release
         """Release pooled connections."""
+
+
+def never_connected(exc: requests.ConnectionError) -> bool:
+    """True when no connection was made (refused, unresolvable), so the request cannot have been read."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError))

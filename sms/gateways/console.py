@@ -7,6 +7,8 @@ import threading
 import uuid
 from typing import ClassVar, TextIO
 
+import redis
+
 from config import Config
 from i18n.gsm7 import segments
 from models.phones import mask
@@ -25,7 +27,7 @@ class ConsoleGateway(Gateway):
         self._lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, config: Config) -> ConsoleGateway:
+    def from_config(cls, config: Config, redis: redis.Redis | None = None) -> ConsoleGateway:
         return cls()
 
     def send(self, numbers: list[str], text: str) -> list[RecipientResult]:

@@ -1,10 +1,11 @@
-"""`sms log` and `sms send-pending` (docs/sms.md)."""
+"""`sms log`, `sms send-pending` and `sms orange-subscribe` (docs/sms.md)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import replace
 from datetime import datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import click
 from flask import Flask
@@ -44,6 +45,7 @@ def as_json(row: OutboundSms) -> dict:
         "send_after": _iso(row.send_after),
         "sent_at": _iso(row.sent_at),
         "delivered_at": _iso(row.delivered_at),
+        "delivery_approximate": row.delivery_approximate,
     }
 
 
@@ -112,6 +114,57 @@ def send_pending_command(now_text: str | None) -> None:
     click.echo(
         ", ".join(f"{k} {counts.get(k, 0)}" for k in keys) + f" ({counts.get('requests', 0)} requests)"
     )
+
+
+def _with_token(url: str, token: str) -> str:
+    """The URL with `token=` added to its query when it has none (every webhook checks it)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if token and not any(name == "token" for name, _ in query):
+        query.append(("token", token))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+@sms.command("orange-subscribe")
+@click.argument("url")
+@click.option("--dry-run", is_flag=True, help="Show the subscription without registering it.")
+def orange_subscribe_command(url: str, dry_run: bool) -> None:
+    """Register URL (…/sms/delivery/orange) as the receiver of Orange's delivery receipts."""
+    from sms.exceptions import SmsError
+    from sms.gateways.orange import OrangeGateway
+    from ussd_app.current import runtime
+
+    rt = runtime()
+    config = rt.config
+    missing = [
+        n
+        for n in ("ORANGE_CLIENT_ID", "ORANGE_CLIENT_SECRET", "ORANGE_SENDER_ADDRESS")
+        if not getattr(config, n)
+    ]
+    if missing:
+        raise click.UsageError(f"{', '.join(missing)}: required to talk to Orange's SMS API")
+    parts = urlsplit(url)
+    local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if not parts.netloc or (parts.scheme != "https" and not (parts.scheme == "http" and local)):
+        # Orange posts receipts to https URLs; plain http only for a local server.
+        raise click.BadParameter(f"{url!r}: expected an https:// URL", param_hint="URL")
+    if not parts.path.rstrip("/").endswith("/sms/delivery/orange"):
+        raise click.BadParameter(f"{url!r} must end with /sms/delivery/orange", param_hint="URL")
+    notify_url = _with_token(url, config.WEBHOOK_TOKEN)
+    shown = notify_url.replace(config.WEBHOOK_TOKEN, "…") if config.WEBHOOK_TOKEN else notify_url
+    target = f"{config.ORANGE_API_URL or 'https://api.orange.com'} for {config.ORANGE_SENDER_ADDRESS}"
+    if dry_run:
+        click.echo(f"would register {shown} with {target} (dry run: nothing sent)")
+        return
+    gateway = OrangeGateway.from_config(config, rt.redis)
+    try:
+        answer = gateway.subscribe(notify_url)
+    except SmsError as exc:
+        raise click.ClickException(f"Orange refused the subscription: {exc}") from exc
+    finally:
+        gateway.close()
+    resource = (answer.get("deliveryReceiptSubscription") or {}).get("resourceURL", "")
+    click.echo(f"registered {shown} with {target}; subscription {resource or '(no resourceURL)'}")
 
 
 def register(app: Flask) -> None:
