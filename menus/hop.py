@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from config import Config
 from i18n.catalog import translate
 from models.clock import Clock
+from models.database import read_until_write
 from models.enums import Source
 from sms.outbox import KICK_MANUALLY, take_pending
 
@@ -100,7 +101,9 @@ class Hop:
     def db(self) -> Session:
         """The hop's database session, opened on first use; the webhook commits it once."""
         if self._db is None:
-            self._db = self.sessions()
+            # A hop that only reads costs its statements alone (no BEGIN, no COMMIT); the first
+            # write opens the transaction that commit() ends.
+            self._db = read_until_write(self.sessions())
             # The send job rides in the hop's one Redis pipeline, not in a round trip of its own.
             self._db.info[KICK_MANUALLY] = True
         return self._db
