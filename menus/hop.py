@@ -108,6 +108,10 @@ class Hop:
             self._db.info[KICK_MANUALLY] = True
         return self._db
 
+    def read(self, statement, params: dict) -> list:
+        """The rows of a statement of plain columns, on the hop's connection (no ORM result layer)."""
+        return self.db.connection().execute(statement, params).all()
+
     def commit(self) -> bool:
         """Commit what the callbacks staged (once per hop); True when SMS were queued."""
         if self._db is None:

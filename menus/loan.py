@@ -57,7 +57,7 @@ LOAN_LINES = _loan_lines_statement()
 
 
 def _active_loans(hop: Hop) -> list[tuple[int, str, int]]:
-    rows = hop.db.execute(ACTIVE_LOANS, {"member_id": hop.member_id}).all()
+    rows = hop.read(ACTIVE_LOANS, {"member_id": hop.member_id})
     return [(loan_id, ref, int(total)) for loan_id, ref, total in rows]
 
 
@@ -83,7 +83,7 @@ def loan_choices(hop: Hop) -> list[Choice]:
 
 def loan_lines(hop: Hop) -> list[str]:
     """Unpaid instalments (date, amount still unpaid), then repayments newest first, in one statement."""
-    rows = hop.db.execute(LOAN_LINES, {"loan_id": hop.ctx["loan"], "member_id": hop.member_id}).all()
+    rows = hop.read(LOAN_LINES, {"loan_id": hop.ctx["loan"], "member_id": hop.member_id})
     refs = [r.ref for r in rows if r.kind == "r"]
     hop.view["ref"] = refs[0] if refs else ""
     dues = sorted((r for r in rows if r.kind == "d"), key=lambda r: (r.day, r.n))

@@ -27,7 +27,8 @@ MEMBER_BY_PHONE = select(
 
 def first_screen(hop: Hop) -> str:
     """The first screen of a session: look the phone up once and cache who it is in the session."""
-    row = hop.db.execute(MEMBER_BY_PHONE, {"phone": hop.phone}).first()
+    rows = hop.read(MEMBER_BY_PHONE, {"phone": hop.phone})
+    row = rows[0] if rows else None
     if row is None:
         return "unknown"
     member_id, coop_id, language, role, status, locked, has_pin = row

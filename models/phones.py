@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 
@@ -28,8 +30,13 @@ def normalise(raw: str, region: str = "SN") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@lru_cache(maxsize=4096)
 def try_normalise(raw: str, region: str = "SN") -> str | None:
-    """Like normalise, but None for anything invalid."""
+    """Like normalise, but None for anything invalid.
+
+    Remembered per raw string (the last few thousand): a caller's phone comes back on every hop
+    of a session, and parsing it with phonenumbers costs more than the rest of reading the form.
+    """
     try:
         return normalise(raw, region)
     except InvalidPhone:

@@ -40,7 +40,8 @@ class Position:
 def member_position(session: Session, member_id: int, today: date) -> Position:
     """Compute the position in one SQL statement (the USSD read-only hop budget is three)."""
     stmt = _position_statement(session.get_bind().dialect.name)
-    rows = session.execute(stmt, {"member_id": member_id}).all()
+    # Plain columns: run on the session's connection, without the ORM's result machinery.
+    rows = session.connection().execute(stmt, {"member_id": member_id}).all()
     savings, pending, active = rows[0][:3]
     unpaid = [Due(ref, due_on, int(amount)) for *_, ref, due_on, amount in rows if ref is not None]
     late = [d for d in unpaid if d.due_on < today]

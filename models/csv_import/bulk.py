@@ -51,6 +51,19 @@ def insert_rows(session: Session, model, rows: list[dict], *, with_ids: bool = F
     return ids
 
 
+def analyse(session: Session, *models) -> None:
+    """ANALYZE the tables an import wrote to (PostgreSQL), inside its transaction.
+
+    A freshly loaded table has no statistics until autovacuum gets round to it, and the planner's
+    guesses on a table of millions can turn a lookup into a scan. ANALYZE reads a fixed sample
+    (30 000 rows at the default target), so it costs the same after a thousand rows as after
+    millions; its statistics are committed with the rows.
+    """
+    if models and is_postgres(session):
+        session.flush()
+        session.execute(text("ANALYZE " + ", ".join(f'"{m.__table__.name}"' for m in models)))
+
+
 def _check_first(row: dict) -> None:
     """Callers pass plain values of one shape per batch; the first row stands for the others.
 
