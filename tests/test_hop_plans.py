@@ -15,6 +15,8 @@ from sqlalchemy import text
 import models
 from menus.loan import ACTIVE_LOANS, LOAN_LINES
 from menus.pin import MEMBER_BY_PHONE
+from models import Loan, Member
+from models.csv_import.bulk import lookup_statement
 from models.database import make_engine
 from models.position import _position_statement
 
@@ -107,6 +109,31 @@ def _plan(engine, statement, params: dict, generic: bool = False) -> str:
             rows = conn.exec_driver_sql("EXPLAIN " + compiled.string, values).all()
         conn.rollback()
     return "\n".join(r[0] for r in rows)
+
+
+IMPORT_LOOKUPS = {
+    "members by cooperative and key": (
+        lookup_statement([Member.id, Member.name], [Member.cooperative_id, Member.member_key]),
+        {"k0": list(range(1, 101)) * 50, "k1": [f"M{i}" for i in range(5000)]},
+    ),
+    "members by phone": (
+        lookup_statement([Member.id], [Member.phone]),
+        {"k0": [f"+22177{i:07d}" for i in range(20_000)]},
+    ),
+    "loans by reference": (
+        lookup_statement([Loan.id], [Loan.reference]),
+        {"k0": [f"L-{i}" for i in range(20_000)]},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(IMPORT_LOOKUPS))
+def test_import_lookups_of_a_whole_batch_are_index_lookups_without_statistics(unanalysed, name):
+    """An import's lookups of 20 000 keys into a table it is filling never scan the table."""
+    statement, params = IMPORT_LOOKUPS[name]
+    plan = _plan(unanalysed, statement, params)
+    assert "Seq Scan on member " not in plan + " " and "Seq Scan on loan " not in plan + " ", plan
+    assert "Index" in plan, plan
 
 
 HOP_QUERIES = {

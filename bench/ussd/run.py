@@ -285,14 +285,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (floor, hop mix, sessions)")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--reuse", action="store_true", help="keep the loaded schema from a previous run")
+    parser.add_argument("--out", help="result file name under bench/results (default ussd.json)")
+    parser.add_argument("--schema", help="the schema to load (or reuse), default " + SCHEMA)
     args = parser.parse_args()
+    schema = args.schema or SCHEMA
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     redis_url = os.environ.get("REDIS_URL", "").strip()
     if not redis_url.startswith("redis"):
         raise SystemExit("set REDIS_URL to the Redis server, e.g. redis://127.0.0.1:6379/13")
 
-    engine, db_url = bench_engine(SCHEMA, fresh=not args.reuse)
+    engine, db_url = bench_engine(schema, fresh=not args.reuse)
     if not args.reuse:
         print(f"loading {MEMBERS} members, {proportions(MEMBERS)['loans']} loans by COPY …", flush=True)
         print(load(engine, **proportions(MEMBERS), today=date.today(), pin_hash=bench_pin_hash()), flush=True)
@@ -384,7 +387,7 @@ def main() -> None:
     )
     for goal, ok in goals.items():
         print(f"  {'ok  ' if ok else 'MISS'} {goal}")
-    out = RESULT
+    out = RESULT if args.out is None else ROOT / "bench" / "results" / args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         json.dumps(

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.cooperative import Cooperative, Member, member_key
-from models.csv_import.bulk import analyse, insert_rows
+from models.csv_import.bulk import analyse, insert_rows, rows_by_key
 from models.csv_import.reader import (
     BadValue,
     CsvStream,
@@ -212,13 +212,13 @@ def _resolve_members(
     """Find each borrower by phone, or by member_no (unique across cooperatives, or in the one given)."""
     by_name, by_code, names = directory.by_name, directory.by_code, directory.names
     by_phone: dict[str, tuple[int, int, str]] = {}
-    for part in chunks(sorted({ll.phone for ll in lines if ll.phone})):
-        for member_id, coop_id, member_no, phone in session.execute(
-            select(Member.id, Member.cooperative_id, Member.member_no, Member.phone).where(
-                Member.phone.in_(part)
-            )
-        ):
-            by_phone[phone] = (member_id, coop_id, member_no)
+    for member_id, coop_id, member_no, phone in rows_by_key(
+        session,
+        [Member.id, Member.cooperative_id, Member.member_no, Member.phone],
+        [Member.phone],
+        [(phone,) for phone in sorted({ll.phone for ll in lines if ll.phone})],
+    ):
+        by_phone[phone] = (member_id, coop_id, member_no)
     by_key: dict[str, list[tuple[int, int]]] = {}
     for part in chunks(sorted({member_key(ll.who) for ll in lines if not ll.phone})):
         for member_id, coop_id, key in session.execute(
@@ -272,10 +272,24 @@ def _skip_recorded(
 
     A loan an earlier batch of this file gave is a loan_ref given twice: the row fails.
     """
-    stored: dict[str, Loan] = {}
-    for part in chunks([ll.reference for ll in lines]):
-        for loan in session.scalars(select(Loan).where(Loan.reference.in_(part))):
-            stored[loan.reference] = loan
+    stored = {
+        loan.reference: loan
+        for loan in rows_by_key(
+            session,
+            [
+                Loan.id,
+                Loan.reference,
+                Loan.member_id,
+                Loan.principal,
+                Loan.interest,
+                Loan.disbursed_on,
+                Loan.frequency,
+                Loan.first_due_on,
+            ],
+            [Loan.reference],
+            [(ll.reference,) for ll in lines],
+        )
+    }
     if not stored:
         return lines
     ids = [loan.id for loan in stored.values()]
@@ -328,7 +342,7 @@ def _skip_recorded(
     return fresh
 
 
-def _differences(ll: LoanLine, loan: Loan, installments: int) -> list[str]:
+def _differences(ll: LoanLine, loan, installments: int) -> list[str]:
     pairs = [
         ("borrower", loan.member_id, ll.member_id),
         ("principal", loan.principal, ll.principal),

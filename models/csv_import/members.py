@@ -24,22 +24,20 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import BinaryIO
 
-from sqlalchemy import ARRAY, Integer, String, bindparam, func, insert, select, text, tuple_, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from models.cooperative import Cooperative, Member, member_key
-from models.csv_import.bulk import analyse, insert_rows
+from models.csv_import.bulk import analyse, insert_rows, rows_by_key
 from models.csv_import.reader import (
     BadValue,
     CsvStream,
     PhoneReader,
     Progress,
-    chunks,
     folded,
     parse_amount,
 )
 from models.csv_import.result import FirstLines, ImportResult, record_import
-from models.database import is_postgres
 from models.directory import CODE_PATTERN, derive_code, name_key
 from models.enums import Language, MemberStatus, Role, SavingsKind, Source
 from models.ledger_tables import SavingsEntry
@@ -316,19 +314,13 @@ def _phone_holders(
     session: Session, phones: list[str], names: dict[int, str]
 ) -> dict[str, tuple[int, str, str]]:
     """phone → (member id, member_no, cooperative name) for the phones already held."""
-    holders = {}
-    # One table and its unique phone index (a join could get a bad plan on stale statistics);
-    # on PostgreSQL one array parameter instead of thousands of placeholders to parse.
-    if is_postgres(session):
-        query = text("SELECT phone, id, member_no, cooperative_id FROM member WHERE phone = ANY(:phones)")
-        parts = [session.execute(query, {"phones": part}) for part in chunks(phones, 50_000)]
-    else:
-        stmt = select(Member.phone, Member.id, Member.member_no, Member.cooperative_id)
-        parts = [session.execute(stmt.where(Member.phone.in_(part))) for part in chunks(phones)]
-    for rows in parts:
-        for phone, member_id, member_no, coop_id in rows:
-            holders[phone] = (member_id, member_no, names[coop_id])
-    return holders
+    rows = rows_by_key(
+        session,
+        [Member.phone, Member.id, Member.member_no, Member.cooperative_id],
+        [Member.phone],
+        [(phone,) for phone in phones],
+    )
+    return {phone: (member_id, member_no, names[coop_id]) for phone, member_id, member_no, coop_id in rows}
 
 
 def _stored_members(
@@ -339,52 +331,35 @@ def _stored_members(
     Looked up by the unique (cooperative, member key) index: the cost follows the batch, not
     the size of the cooperatives already loaded.
     """
-    keys = [(coops[ml.coop_key].id, ml.key) for ml in lines]
-    columns = (
-        Member.id,
-        Member.cooperative_id,
-        Member.member_key,
-        Member.member_no,
-        Member.name,
-        Member.phone,
-        Member.role,
+    rows = rows_by_key(
+        session,
+        [
+            Member.id,
+            Member.cooperative_id,
+            Member.member_key,
+            Member.member_no,
+            Member.name,
+            Member.phone,
+            Member.role,
+        ],
+        [Member.cooperative_id, Member.member_key],
+        [(coops[ml.coop_key].id, ml.key) for ml in lines],
     )
-    existing = {}
-    if is_postgres(session):
-        wanted = select(
-            func.unnest(bindparam("coops", type_=ARRAY(Integer))).label("c"),
-            func.unnest(bindparam("keys", type_=ARRAY(String))).label("k"),
-        ).subquery()
-        stmt = select(*columns).join(
-            wanted, (Member.cooperative_id == wanted.c.c) & (Member.member_key == wanted.c.k)
-        )
-        parts = [
-            session.execute(stmt, {"coops": [c for c, _ in part], "keys": [k for _, k in part]})
-            for part in chunks(keys, 50_000)
-        ]
-    else:
-        parts = [
-            session.execute(
-                select(*columns).where(tuple_(Member.cooperative_id, Member.member_key).in_(part))
-            )
-            for part in chunks(keys, 400)
-        ]
-    for rows in parts:
-        for row in rows:
-            existing[(row.cooperative_id, row.member_key)] = row
-    return existing
+    return {(row.cooperative_id, row.member_key): row for row in rows}
 
 
 def _opening_balances(session: Session, member_ids: list[int]) -> dict[int, int]:
     """member id → the opening savings posted at creation, for these members."""
     openings: dict[int, int] = {}
-    for part in chunks(member_ids):
-        for member_id, amount in session.execute(
-            select(SavingsEntry.member_id, func.sum(SavingsEntry.amount))
-            .where(SavingsEntry.member_id.in_(part), SavingsEntry.kind == SavingsKind.OPENING)
-            .group_by(SavingsEntry.member_id)
-        ):
-            openings[member_id] = int(amount)
+    rows = rows_by_key(
+        session,
+        [SavingsEntry.member_id, SavingsEntry.amount],
+        [SavingsEntry.member_id],
+        [(member_id,) for member_id in member_ids],
+        where=SavingsEntry.kind == SavingsKind.OPENING,
+    )
+    for member_id, amount in rows:
+        openings[member_id] = openings.get(member_id, 0) + int(amount)
     return openings
 
 
