@@ -34,6 +34,9 @@ def configure(level: str = "INFO") -> None:
     logger = logging.getLogger("mbolo")
     if any(getattr(h, "_mbolo", False) for h in logger.handlers):
         return
+    # No line shows the caller's file and line: skip walking the stack for them on every record
+    # (the logging HOWTO's "Optimization"; a USSD hop writes one line).
+    logging._srcfile = None
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     handler._mbolo = True

@@ -21,6 +21,8 @@ BASIC = set(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 EXTENSION = set("^{}\\[~]|€\f")  # two septets each (escape + character)
+_EXTENSION_CHARS = tuple(EXTENSION)
+_ALPHABET = frozenset(BASIC | EXTENSION)
 
 # Characters people type or paste that GSM-7 lacks, and what a reader expects in their place.
 _SPECIAL = {
@@ -78,7 +80,7 @@ def fold_char(ch: str) -> str:
 
 def fold(text: str) -> str:
     """The text with every character GSM-7 lacks replaced by its nearest readable form."""
-    if all(ch in BASIC for ch in text):
+    if BASIC.issuperset(text):
         return text
     # Composed first: `e` + combining acute is `é` (in GSM-7), not `e` and a `?`.
     return "".join(fold_char(ch) for ch in unicodedata.normalize("NFC", text))
@@ -86,12 +88,13 @@ def fold(text: str) -> str:
 
 def is_gsm7(text: str) -> bool:
     """True when every character is in the GSM-7 alphabet (basic or extension)."""
-    return all(ch in BASIC or ch in EXTENSION for ch in text)
+    return _ALPHABET.issuperset(text)
 
 
 def septets(text: str) -> int:
     """Length in GSM-7 septets (extension characters count twice)."""
-    return sum(2 if ch in EXTENSION else 1 for ch in text)
+    # Counted by str.count in C: every USSD screen is measured on every hop.
+    return len(text) + sum(map(text.count, _EXTENSION_CHARS))
 
 
 def segments(text: str) -> int:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from config import Config
 from i18n.catalog import translate
 from models.clock import Clock
+from models.database import read_until_write
 from models.enums import Source
 from models.pin import hash_pin, verify_pin
 from sms.outbox import KICK_MANUALLY, take_pending
@@ -100,10 +101,16 @@ class Hop:
     def db(self) -> Session:
         """The hop's database session, opened on first use; the webhook commits it once."""
         if self._db is None:
-            self._db = self.sessions()
+            # A hop that only reads costs its statements alone (no BEGIN, no COMMIT); the first
+            # write opens the transaction that commit() ends.
+            self._db = read_until_write(self.sessions())
             # The send job rides in the hop's one Redis pipeline, not in a round trip of its own.
             self._db.info[KICK_MANUALLY] = True
         return self._db
+
+    def read(self, statement, params: dict) -> list:
+        """The rows of a statement of plain columns, on the hop's connection (no ORM result layer)."""
+        return self.db.connection().execute(statement, params).all()
 
     def commit(self) -> bool:
         """Commit what the callbacks staged (once per hop); True when SMS were queued."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import literal_column, null, select, union_all
+from sqlalchemy import Integer, bindparam, literal_column, null, select, union_all
 
 from i18n.catalog import N_
 from i18n.formatting import format_date, format_money
@@ -14,12 +14,50 @@ from models.ledger_tables import Instalment, Loan, Repayment, RepaymentLine
 MAX_REPAYMENTS = 60  # a few years of weekly payments; older ones are at the cooperative
 
 
+# Statements built once, members and loans as bound parameters: compiled once, prepared by psycopg.
+_MEMBER, _LOAN = bindparam("member_id", type_=Integer), bindparam("loan_id", type_=Integer)
+ACTIVE_LOANS = (
+    select(Loan.id, Loan.reference, Loan.principal + Loan.interest)
+    .where(Loan.member_id == _MEMBER, Loan.status == str(LoanStatus.ACTIVE))
+    .order_by(Loan.disbursed_on, Loan.id)
+)
+
+
+def _loan_lines_statement():
+    """Unpaid instalments, repayments and the loan's reference of `:loan_id` (held by `:member_id`)."""
+    due = select(
+        literal_column("'d'").label("kind"),
+        Instalment.due_on.label("day"),
+        (Instalment.amount_due - Instalment.amount_paid).label("amount"),
+        null().label("ref"),
+        Instalment.number.label("n"),
+    ).where(
+        Instalment.loan_id == _LOAN,
+        Instalment.amount_paid < Instalment.amount_due,
+        Instalment.loan_id.in_(select(Loan.id).where(Loan.member_id == _MEMBER)),
+    )
+    paid = (
+        select(
+            literal_column("'p'"),
+            Repayment.paid_on,
+            RepaymentLine.amount,
+            null(),
+            Repayment.id,
+        )
+        .join(Repayment, Repayment.id == RepaymentLine.repayment_id)
+        .where(RepaymentLine.loan_id == _LOAN, Repayment.reversed_at.is_(None))
+    )
+    header = select(literal_column("'r'"), null(), null(), Loan.reference, Loan.id).where(
+        Loan.id == _LOAN, Loan.member_id == _MEMBER
+    )
+    return union_all(due, paid, header)
+
+
+LOAN_LINES = _loan_lines_statement()
+
+
 def _active_loans(hop: Hop) -> list[tuple[int, str, int]]:
-    rows = hop.db.execute(
-        select(Loan.id, Loan.reference, Loan.principal + Loan.interest)
-        .where(Loan.member_id == hop.member_id, Loan.status == LoanStatus.ACTIVE)
-        .order_by(Loan.disbursed_on, Loan.id)
-    ).all()
+    rows = hop.read(ACTIVE_LOANS, {"member_id": hop.member_id})
     return [(loan_id, ref, int(total)) for loan_id, ref, total in rows]
 
 
@@ -45,33 +83,7 @@ def loan_choices(hop: Hop) -> list[Choice]:
 
 def loan_lines(hop: Hop) -> list[str]:
     """Unpaid instalments (date, amount still unpaid), then repayments newest first, in one statement."""
-    loan_id = hop.ctx["loan"]
-    due = select(
-        literal_column("'d'").label("kind"),
-        Instalment.due_on.label("day"),
-        (Instalment.amount_due - Instalment.amount_paid).label("amount"),
-        null().label("ref"),
-        Instalment.number.label("n"),
-    ).where(
-        Instalment.loan_id == loan_id,
-        Instalment.amount_paid < Instalment.amount_due,
-        Instalment.loan_id.in_(select(Loan.id).where(Loan.member_id == hop.member_id)),
-    )
-    paid = (
-        select(
-            literal_column("'p'"),
-            Repayment.paid_on,
-            RepaymentLine.amount,
-            null(),
-            Repayment.id,
-        )
-        .join(Repayment, Repayment.id == RepaymentLine.repayment_id)
-        .where(RepaymentLine.loan_id == loan_id, Repayment.reversed_at.is_(None))
-    )
-    header = select(literal_column("'r'"), null(), null(), Loan.reference, Loan.id).where(
-        Loan.id == loan_id, Loan.member_id == hop.member_id
-    )
-    rows = hop.db.execute(union_all(due, paid, header)).all()
+    rows = hop.read(LOAN_LINES, {"loan_id": hop.ctx["loan"], "member_id": hop.member_id})
     refs = [r.ref for r in rows if r.kind == "r"]
     hop.view["ref"] = refs[0] if refs else ""
     dues = sorted((r for r in rows if r.kind == "d"), key=lambda r: (r.day, r.n))

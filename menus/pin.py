@@ -5,7 +5,7 @@ See docs/design.md, "USSD menus".
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import String, bindparam, select
 
 from i18n.catalog import N_
 from menus.hop import Hop, Identity
@@ -13,20 +13,22 @@ from menus.screens import Decide, Invalid, Screen, pin_format
 from models.cooperative import Member
 from models.pin import check_pin, is_refused, set_pin
 
+# Built once (the phone a bound parameter): compiled once, prepared by psycopg.
+MEMBER_BY_PHONE = select(
+    Member.id,
+    Member.cooperative_id,
+    Member.language,
+    Member.role,
+    Member.status,
+    Member.locked,
+    Member.pin_hash.is_not(None),
+).where(Member.phone == bindparam("phone", type_=String))
+
 
 def first_screen(hop: Hop) -> str:
     """The first screen of a session: look the phone up once and cache who it is in the session."""
-    row = hop.db.execute(
-        select(
-            Member.id,
-            Member.cooperative_id,
-            Member.language,
-            Member.role,
-            Member.status,
-            Member.locked,
-            Member.pin_hash.is_not(None),
-        ).where(Member.phone == hop.phone)
-    ).first()
+    rows = hop.read(MEMBER_BY_PHONE, {"phone": hop.phone})
+    row = rows[0] if rows else None
     if row is None:
         return "unknown"
     member_id, coop_id, language, role, status, locked, has_pin = row

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 import phonenumbers
 
@@ -65,8 +66,13 @@ def normalise(raw: str, region: str = "SN") -> str:
     return e164
 
 
+@lru_cache(maxsize=4096)
 def try_normalise(raw: str, region: str = "SN") -> str | None:
-    """Like normalise, but None for anything invalid."""
+    """Like normalise, but None for anything invalid.
+
+    Remembered per raw string (the last few thousand): a caller's phone comes back on every hop
+    of a session, and parsing it with phonenumbers costs more than the rest of reading the form.
+    """
     try:
         return normalise(raw, region)
     except InvalidPhone:

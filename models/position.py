@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Integer, Select, bindparam, case, func, literal_column, select, true
 from sqlalchemy.orm import Session
 
 from models.activity import RepaymentDeclaration
@@ -38,39 +38,12 @@ class Position:
 
 
 def member_position(session: Session, member_id: int, today: date) -> Position:
-    """Compute the position in two SQL statements (the USSD read-only hop budget is three)."""
-    savings_q = (
-        select(func.coalesce(func.sum(SavingsEntry.amount), 0))
-        .where(SavingsEntry.member_id == member_id)
-        .scalar_subquery()
-    )
-    pending_q = (
-        select(RepaymentDeclaration.amount)
-        .where(
-            RepaymentDeclaration.member_id == member_id,
-            RepaymentDeclaration.status == DeclarationStatus.PENDING,
-        )
-        .limit(1)
-        .scalar_subquery()
-    )
-    active_q = (
-        select(func.count())
-        .select_from(Loan)
-        .where(Loan.member_id == member_id, Loan.status == LoanStatus.ACTIVE)
-        .scalar_subquery()
-    )
-    savings, pending, active = session.execute(select(savings_q, pending_q, active_q)).one()
-    rows = session.execute(
-        select(Loan.reference, Instalment.due_on, Instalment.amount_due - Instalment.amount_paid)
-        .join(Loan, Loan.id == Instalment.loan_id)
-        .where(
-            Loan.member_id == member_id,
-            Loan.status == LoanStatus.ACTIVE,
-            Instalment.amount_paid < Instalment.amount_due,
-        )
-        .order_by(Instalment.due_on, Loan.disbursed_on, Loan.id)
-    ).all()
-    unpaid = [Due(ref, due_on, int(amount)) for ref, due_on, amount in rows]
+    """Compute the position in one SQL statement (the USSD read-only hop budget is three)."""
+    stmt = _position_statement(session.get_bind().dialect.name)
+    # Plain columns: run on the session's connection, without the ORM's result machinery.
+    rows = session.connection().execute(stmt, {"member_id": member_id}).all()
+    savings, pending, active = rows[0][:3]
+    unpaid = [Due(ref, due_on, int(amount)) for *_, ref, due_on, amount in rows if ref is not None]
     late = [d for d in unpaid if d.due_on < today]
     upcoming = [d for d in unpaid if d.due_on >= today]
     return Position(
@@ -83,6 +56,69 @@ def member_position(session: Session, member_id: int, today: date) -> Position:
         active_loans=int(active),
         unpaid=unpaid,
     )
+
+
+_STATEMENTS: dict[str, Select] = {}
+
+
+def _position_statement(dialect: str) -> Select:
+    """Member `:member_id`'s position as rows: savings, pending, active loans, one unpaid instalment.
+
+    Shaped so that its plan is two index lookups whatever the statistics say (a freshly loaded
+    table has none): the member's active loans by `loan.member_id`, then, for each loan, its
+    unpaid instalments by `instalment.loan_id`. On PostgreSQL the instalments are a LATERAL
+    subquery behind OFFSET 0, which the planner cannot flatten into a join it might hash over the
+    whole instalment table. One row comes back even without unpaid instalments (outer join on
+    a one-row source), carrying the three figures. Built once per dialect; the member is a bound
+    parameter, so the statement is compiled once and prepared by psycopg.
+    """
+    stmt = _STATEMENTS.get(dialect)
+    if stmt is not None:
+        return stmt
+    member = bindparam("member_id", type_=Integer)
+    savings_q = (
+        select(func.coalesce(func.sum(SavingsEntry.amount), 0)).where(SavingsEntry.member_id == member)
+    ).scalar_subquery()
+    pending_q = (
+        select(RepaymentDeclaration.amount)
+        .where(
+            RepaymentDeclaration.member_id == member,
+            RepaymentDeclaration.status == str(DeclarationStatus.PENDING),
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+    active_q = (
+        select(func.count())
+        .select_from(Loan)
+        .where(Loan.member_id == member, Loan.status == str(LoanStatus.ACTIVE))
+        .scalar_subquery()
+    )
+    unpaid = (Instalment.amount_due - Instalment.amount_paid).label("unpaid")
+    loans = select(Loan.id.label("loan_id"), Loan.reference, Loan.disbursed_on).where(
+        Loan.member_id == member, Loan.status == str(LoanStatus.ACTIVE)
+    )
+    if dialect == "postgresql":
+        per_loan = (
+            select(Instalment.due_on, unpaid)
+            .where(Instalment.loan_id == Loan.id, Instalment.amount_paid < Instalment.amount_due)
+            .offset(literal_column("0"))  # an optimisation fence: keeps the lookup per loan
+            .lateral("i")
+        )
+        dues = loans.add_columns(per_loan.c.due_on, per_loan.c.unpaid).join(per_loan, true())
+    else:
+        dues = loans.add_columns(Instalment.due_on, unpaid).join(
+            Instalment, (Instalment.loan_id == Loan.id) & (Instalment.amount_paid < Instalment.amount_due)
+        )
+    dues = dues.subquery("u")
+    one = select(literal_column("1").label("one")).subquery("one")
+    stmt = (
+        select(savings_q, pending_q, active_q, dues.c.reference, dues.c.due_on, dues.c.unpaid)
+        .select_from(one.outerjoin(dues, true()))
+        .order_by(dues.c.due_on, dues.c.disbursed_on, dues.c.loan_id)
+    )
+    _STATEMENTS[dialect] = stmt
+    return stmt
 
 
 def days_late(oldest_unpaid_due: date, today: date) -> int:

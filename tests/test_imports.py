@@ -687,3 +687,36 @@ def test_the_bulk_phone_reader_and_normalise_are_one_rule(raw):
 def test_separators_and_digit_scripts_are_read_the_same_by_both(raw):
     """Narrow no-break spaces, full-width and Arabic-Indic digits, RTL marks: a valid number for both."""
     assert PhoneReader("SN")(raw) == try_normalise(raw, "SN") == "+221771234567"
+
+
+# --- files read in batches ------------------------------------------------------------------------
+
+
+def test_a_members_file_read_in_small_batches_gives_what_one_batch_gives(db):
+    """Rows given twice in different batches still fail naming the first line; the rest is the same."""
+    text = f"""{MEMBERS_HEADER}
+GIE Ndiambour,M0001,Awa Diop,77 123 45 67,,,1000,,,
+GIE Ndiambour,M0002,Moussa Ndiaye,771234501,,,,,,
+GIE Ndiambour,M0003,Fatou Sow,771234502,,,,,,
+GIE Ndiambour,M0001,Awa Diop bis,771234505,,,,,,
+GIE Ndiambour,M0008,Rama Seck,77 123 45 67,,,,,,
+GIE Keur,M0001,Ibou Fall,771234506,,,,,,
+"""
+    result = members(db, text, batch=2)
+    failed = reasons(result)
+    assert failed == {
+        5: "member M0001 of GIE Ndiambour is also on line 2",
+        6: "phone +221771234567 is also on line 2 (one member per phone)",
+    }
+    assert (result.rows, result.created) == (6, 4)
+    again = members(db, text, batch=2)
+    assert (again.created, again.unchanged, sorted(reasons(again))) == (0, 4, [5, 6])
+
+
+def test_a_loans_file_read_in_small_batches_fails_a_reference_given_twice_across_batches(db, people):
+    """loan_ref given again two batches later: the row fails naming the first line."""
+    text = GOOD_LOANS + "L-004,m2,20000,,2026-10-01,4,weekly,,,\nL-001,771234567,1,,2026-09-01,1,monthly,,,\n"
+    result = loans(db, text, batch=2)
+    assert reasons(result) == {6: "loan_ref L-001 is also on line 2"}
+    assert result.created == 4
+    assert count(db, Loan) == 4

@@ -144,3 +144,83 @@ def test_a_hop_that_queues_sms_enqueues_the_send_job_inside_its_one_pipeline(pho
     assert redis_trips <= 2
     assert db.query(OutboundSms).count() >= 1
     assert queue(runtime.redis).count == before + 1
+
+
+@pytest.fixture
+def wire(engine, tmp_path):
+    """PostgreSQL's protocol as libpq traces it, for the connections the pool hands out meanwhile."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("counts PostgreSQL protocol round trips")
+    from psycopg import pq
+
+    path = tmp_path / "libpq.trace"
+    out = path.open("w+b")
+
+    def on_checkout(dbapi_connection, _record, _proxy):
+        dbapi_connection.pgconn.trace(out.fileno())
+        dbapi_connection.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+
+    def on_checkin(dbapi_connection, _record):
+        if not dbapi_connection.closed:
+            dbapi_connection.pgconn.untrace()
+
+    def read() -> list[str]:
+        """The messages since the last read: `F` from the client, `B` from the server."""
+        out.flush()
+        text = path.read_text(errors="replace")
+        lines = text.splitlines()[read.seen :]
+        read.seen += len(lines)
+        return lines
+
+    read.seen = 0
+    event.listen(engine.pool, "checkout", on_checkout)
+    event.listen(engine.pool, "checkin", on_checkin)
+    engine.pool.dispose()  # idle connections are traced from their next checkout
+    yield read
+    event.remove(engine.pool, "checkout", on_checkout)
+    event.remove(engine.pool, "checkin", on_checkin)
+    out.close()
+
+
+def _round_trips(lines: list[str]) -> int:
+    """Each exchange with the server ends with its ReadyForQuery."""
+    return sum(1 for line in lines if line.startswith("B") and "ReadyForQuery" in line)
+
+
+def _commands(lines: list[str]) -> list[str]:
+    """Transaction commands sent as simple queries (psycopg's BEGIN, COMMIT, ROLLBACK)."""
+    return [line.split('"')[1] for line in lines if line.startswith("F") and "\tQuery\t" in line]
+
+
+def test_read_only_hops_cost_their_statements_alone_on_postgresql(phone, wire):
+    """No BEGIN, COMMIT, ROLLBACK nor ping on a hop that writes nothing: one round trip per statement."""
+    phone.dial()
+    phone.press(PIN)
+    wire()
+    for entry in READ_ONLY:
+        phone.press(entry)
+        lines = wire()
+        executes = sum(1 for line in lines if line.startswith("F") and "\tExecute\t" in line)
+        prepares = sum(1 for line in lines if line.startswith("F\t") and '\tParse\t "_pg3_' in line)
+        assert _commands(lines) == [], (entry, lines)
+        # A statement run for the second time on a connection is prepared first (its own exchange).
+        assert _round_trips(lines) == executes + prepares, (entry, lines)
+        assert executes <= 3
+
+
+def test_a_hop_that_writes_opens_one_transaction_and_commits_once_on_postgresql(phone, wire):
+    """The PIN check (it resets the wrong-PIN count): BEGIN before the write, one COMMIT."""
+    phone.dial()
+    wire()
+    phone.press(PIN)
+    commands = _commands(wire())
+    assert commands == ["BEGIN", "COMMIT"]
+
+
+def test_the_first_hop_reads_the_member_without_a_transaction_on_postgresql(phone, wire):
+    """Dialling looks the phone up: one statement, one round trip."""
+    wire()
+    phone.dial()
+    lines = wire()
+    assert _commands(lines) == []
+    assert _round_trips(lines) == 1

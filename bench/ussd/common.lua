@@ -1,5 +1,7 @@
--- Shared by the three scripts: one wrk thread per connection, so a thread's Lua state is one
+-- Shared by the scripts: one wrk thread per connection, so a thread's Lua state is one
 -- connection's (a session's hops must not overlap), and a JSON summary line at the end.
+-- The script's argument (after `--`) is the round number, so that sessions of a later round
+-- never reuse an earlier round's session ids.
 local counter = 0
 local threads = {}
 
@@ -7,6 +9,12 @@ function setup(thread)
    thread:set("tid", counter)
    counter = counter + 1
    table.insert(threads, thread)
+end
+
+round = "0"
+
+function init(args)
+   round = args[1] or "0"
 end
 
 bad = 0
@@ -41,4 +49,11 @@ end
 
 function phone_of(member)
    return string.format("%%2B22177%07d", member)
+end
+
+function hop(session, member, text)
+   local body = string.format(
+      "sessionId=%s&serviceCode=%%2A384%%2A123%%23&phoneNumber=%s&networkCode=60801&text=%s",
+      session, phone_of(member), (text:gsub("%*", "%%2A")))
+   return wrk.format("POST", "/ussd", {["Content-Type"] = "application/x-www-form-urlencoded"}, body)
 end

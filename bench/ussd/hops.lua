@@ -5,19 +5,16 @@ require "common"
 
 local sequence = {"1", "0", "3", "00"}
 local per_session = 40
-local k, hop, text = 0, 0, ""
+local k, step, text = 0, 0, ""
 
 function request()
-   if hop == per_session then
+   if step == per_session then
       k = k + 1
-      hop = 0
+      step = 0
       text = ""
    end
-   local entry = sequence[(hop % #sequence) + 1]
+   local entry = sequence[(step % #sequence) + 1]
    if text == "" then text = entry else text = text .. "*" .. entry end
-   hop = hop + 1
-   local body = string.format(
-      "sessionId=b-%d-%d&serviceCode=%%2A384%%2A123%%23&phoneNumber=%s&networkCode=60801&text=%s",
-      tid, k, phone_of(member_of(tid, k)), (text:gsub("%*", "%%2A")))
-   return wrk.format("POST", "/ussd", {["Content-Type"] = "application/x-www-form-urlencoded"}, body)
+   step = step + 1
+   return hop(string.format("b-%d-%d", tid, k), member_of(tid, k), text)
 end

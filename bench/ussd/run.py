@@ -16,6 +16,7 @@ over the same mix) and Redis bytes per live session (MEMORY USAGE). Writes bench
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -27,7 +28,7 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
-from statistics import mean
+from statistics import mean, median
 
 from bench.dataset import bench_engine, load, proportions
 from sms.jobs import enqueue_send
@@ -48,6 +49,17 @@ def member_of(tid: int, k: int) -> int:
 def phone_of(member_id: int) -> str:
     """The phone bench/dataset.py gives a member."""
     return f"+22177{member_id:07d}"
+
+
+PIN = "4827"  # what session.lua types
+
+
+def bench_pin_hash() -> str:
+    """The stored PIN of every benchmark member, under the PIN_SECRET gunicorn will run with."""
+    from config import load_config
+    from models.pin import hash_pin
+
+    return hash_pin(PIN, load_config({**os.environ, "APP_ENV": "development"}).PIN_SECRET)
 
 
 def _free_port() -> int:
@@ -174,7 +186,7 @@ def session_bytes(rt) -> dict:
     }
 
 
-def wrk(port: int, script: str, seconds: int, connections: int) -> dict:
+def wrk(port: int, script: str, seconds: int, connections: int, round_no: int = 0) -> dict:
     """Run one wrk script; its done() prints a JSON line."""
     cmd = [
         "wrk",
@@ -187,6 +199,8 @@ def wrk(port: int, script: str, seconds: int, connections: int) -> dict:
         "-s",
         f"bench/ussd/{script}",
         f"http://127.0.0.1:{port}",
+        "--",
+        str(round_no),
     ]
     env = {**os.environ, "BENCH_LOANS": str(proportions(MEMBERS)["loans"])}
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
@@ -194,6 +208,39 @@ def wrk(port: int, script: str, seconds: int, connections: int) -> dict:
     if not match:
         raise SystemExit(f"wrk printed no summary:\n{out}")
     return json.loads(match[1])
+
+
+def workers_cpu(server: subprocess.Popen) -> float:
+    """CPU seconds (user + system) the gunicorn workers have used so far."""
+    import psutil
+
+    total = 0.0
+    for child in psutil.Process(server.pid).children():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = child.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def measured(server, port: int, script: str, seconds: int, connections: int, n: int) -> dict:
+    """One wrk run with the CPU milliseconds the web workers spent per request meanwhile."""
+    cpu = workers_cpu(server)
+    result = wrk(port, script, seconds, connections, n)
+    used = workers_cpu(server) - cpu
+    result["cpu_ms_per_request"] = round(used * 1000 / max(result["requests"], 1), 3)
+    result["load_average"] = round(os.getloadavg()[0], 2)
+    return result
+
+
+def summary(runs: list[dict]) -> dict:
+    """The median of each figure over the rounds, and the rounds themselves."""
+    keys = ("rps", "p50_ms", "p99_ms", "max_ms", "cpu_ms_per_request")
+    figures = {k: round(median(r[k] for r in runs), 3) for k in keys}
+    figures["bad"] = sum(r["bad"] for r in runs)
+    figures["socket_errors"] = sum(r["socket_errors"] for r in runs)
+    figures["requests"] = sum(r["requests"] for r in runs)
+    figures["rounds"] = runs
+    return figures
 
 
 def start_gunicorn(db_url: str, redis_url: str, port: int, workdir: Path) -> subprocess.Popen:
@@ -235,20 +282,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--seconds", type=int, default=10, help="seconds of each wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (floor, hop mix, sessions)")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--reuse", action="store_true", help="keep the loaded schema from a previous run")
+    parser.add_argument("--out", help="result file name under bench/results (default ussd.json)")
+    parser.add_argument("--schema", help="the schema to load (or reuse), default " + SCHEMA)
     args = parser.parse_args()
+    schema = args.schema or SCHEMA
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     redis_url = os.environ.get("REDIS_URL", "").strip()
     if not redis_url.startswith("redis"):
         raise SystemExit("set REDIS_URL to the Redis server, e.g. redis://127.0.0.1:6379/13")
 
-    engine, db_url = bench_engine(SCHEMA, fresh=not args.reuse)
+    engine, db_url = bench_engine(schema, fresh=not args.reuse)
     if not args.reuse:
         print(f"loading {MEMBERS} members, {proportions(MEMBERS)['loans']} loans by COPY …", flush=True)
-        print(load(engine, **proportions(MEMBERS), today=date.today()), flush=True)
+        print(load(engine, **proportions(MEMBERS), today=date.today(), pin_hash=bench_pin_hash()), flush=True)
     engine.dispose()
 
     rt = _runtime(db_url, redis_url)
@@ -259,19 +310,26 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-ussd-"))
     port = _free_port()
     server = start_gunicorn(db_url, redis_url, port, workdir)
+    runs: dict[str, list[dict]] = {"b_io_floor": [], "c_hop_mix": [], "d_session_mix": []}
     try:
-        results = {}
-        for name, script in (
-            ("a_bare_flask", "hi.lua"),
-            ("b_io_floor", "floor.lua"),
-            ("c_hop_mix", "hops.lua"),
-        ):
-            wrk(port, script, 3, args.connections)  # warm-up: pools, caches
-            time.sleep(1.0)  # let the warm-up's last requests finish before sessions are reset
-            if name == "c_hop_mix":
-                clear_keys(rt)
-                prepare_sessions(rt, range(args.connections), THREADS_MAX_SESSIONS)
-            results[name] = wrk(port, script, args.seconds, args.connections)
+        for script in ("hi.lua", "floor.lua", "hops.lua", "session.lua"):  # warm-up: pools, caches, plans
+            wrk(port, script, 3, args.connections, 0)
+        time.sleep(1.0)
+        results = {"a_bare_flask": measured(server, port, "hi.lua", args.seconds, args.connections, 0)}
+        # Interleaved rounds (floor, hop mix, whole sessions, floor, …): a change in the machine's
+        # load during the run weighs on both sides of each ratio alike.
+        for n in range(1, args.rounds + 1):
+            for name, script in (
+                ("b_io_floor", "floor.lua"),
+                ("c_hop_mix", "hops.lua"),
+                ("d_session_mix", "session.lua"),
+            ):
+                if name == "c_hop_mix":
+                    time.sleep(0.5)  # the last requests finish before the sessions are reset
+                    clear_keys(rt)
+                    prepare_sessions(rt, range(args.connections), THREADS_MAX_SESSIONS)
+                runs[name].append(measured(server, port, script, args.seconds, args.connections, n))
+        results.update({name: summary(r) for name, r in runs.items()})
         sizes = session_bytes(rt)
     finally:
         server.terminate()
@@ -279,28 +337,46 @@ def main() -> None:
         clear_keys(rt)
         rt.close()
 
-    a, b, c = results["a_bare_flask"], results["b_io_floor"], results["c_hop_mix"]
+    a, b, c, d = (results[k] for k in ("a_bare_flask", "b_io_floor", "c_hop_mix", "d_session_mix"))
+
+    # Each round's ratio is taken against the floor measured just before it; the median of those.
+    def paired(name: str) -> float:
+        return round(
+            median(x["rps"] / y["rps"] for x, y in zip(runs[name], runs["b_io_floor"], strict=True)), 3
+        )
+
+    ratios = {
+        "c_over_b": paired("c_hop_mix"),
+        "d_over_b": paired("d_session_mix"),
+        "cpu_c_over_b": round(c["cpu_ms_per_request"] / b["cpu_ms_per_request"], 3),
+    }
     goals = {
         "valid_run (a) >= 2000 req/s": a["rps"] >= 2000,
-        "(c) >= 0.7 x (b)": c["rps"] >= 0.7 * b["rps"],
+        "(c) >= 0.7 x (b)": ratios["c_over_b"] >= 0.7,
         "(c) >= 400 hops/s": c["rps"] >= 400,
         "(c) p99 <= 300 ms": c["p99_ms"] <= 300,
-        "(c) no failed hop": c["bad"] == 0 and c["socket_errors"] == 0,
+        "(c) CPU ms per hop <= 1.5 x (b)'s": ratios["cpu_c_over_b"] <= 1.5,
+        "(d) >= 0.5 x (b)": ratios["d_over_b"] >= 0.5,
+        "(c), (d) no failed hop": all(r["bad"] == 0 and r["socket_errors"] == 0 for r in (c, d)),
         "redis round trips <= 2 per hop": all(v["redis_round_trips"] <= 2 for v in per_hop.values()),
         "sql statements <= 3 per read-only hop": all(v["sql_statements"] <= 3 for v in per_hop.values()),
         "redis bytes per live session <= 512": sizes["memory_usage_max"] <= 512,
     }
     print(
-        f"\nUSSD hops — {args.connections} connections, {args.seconds} s each, gunicorn 2 sync workers, "
-        f"{os.cpu_count()} CPUs, {prepared} sessions prepared"
+        f"\nUSSD hops — {args.connections} connections, {args.rounds} interleaved rounds of "
+        f"{args.seconds} s, gunicorn 2 sync workers, {os.cpu_count()} CPUs, {prepared} sessions; medians"
     )
-    print(f"{'endpoint':<16}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}{'failed':>8}")
+    head = ("req/s", "p50 ms", "p99 ms", "max ms", "CPU ms")
+    print(f"{'endpoint':<16}" + "".join(f"{h:>10}" for h in head) + f"{'failed':>8}")
     for name, r in results.items():
         print(
             f"{name:<16}{r['rps']:>10.0f}{r['p50_ms']:>10.1f}{r['p99_ms']:>10.1f}{r['max_ms']:>10.1f}"
-            f"{r['bad'] + r['socket_errors']:>8}"
+            f"{r['cpu_ms_per_request']:>10.2f}{r['bad'] + r['socket_errors']:>8}"
         )
-    print(f"(c)/(b) = {c['rps'] / b['rps']:.2f}")
+    print(
+        f"(c)/(b) = {ratios['c_over_b']:.2f}, (d)/(b) = {ratios['d_over_b']:.2f}, "
+        f"CPU per hop (c)/(b) = {ratios['cpu_c_over_b']:.2f}; load average {os.getloadavg()}"
+    )
     print("per hop (counted in-process over the same mix):")
     for name, v in per_hop.items():
         print(
@@ -312,12 +388,15 @@ def main() -> None:
     )
     for goal, ok in goals.items():
         print(f"  {'ok  ' if ok else 'MISS'} {goal}")
-    out = RESULT
+    out = RESULT if args.out is None else ROOT / "bench" / "results" / args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         json.dumps(
             {
                 "results": results,
+                "ratios": ratios,
+                "rounds": args.rounds,
+                "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
                 "per_hop": per_hop,
                 "session_bytes": sizes,
                 "goals": goals,

@@ -2,7 +2,7 @@
 
 (a) POST /bench/hi     — bare Flask: `CON hi`.
 (b) POST /bench/floor  — the I/O floor of a hop, written by hand: one Redis GET, one pipelined SET
-                         with EX, one `SELECT … FROM member WHERE id = :id`.
+                         with EX, one `SELECT … FROM member WHERE id = :id` (autocommit: one round trip).
 (c) POST /ussd         — the real hop.
 """
 
@@ -34,7 +34,8 @@ def floor() -> Response:
     pipe = rt.redis.pipeline(transaction=False)
     pipe.set(key, (previous or b"")[:64] + b"x", ex=180)
     pipe.execute()
-    with rt.engine.connect() as conn:
+    # Autocommit: the statement is the only round trip (no BEGIN before it, no ROLLBACK after).
+    with rt.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         row = conn.execute(MEMBER, {"id": int(request.form.get("memberId", "1"))}).first()
     return Response("CON " + (row.name if row else "?"), mimetype="text/plain")
 

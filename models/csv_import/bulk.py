@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, text
+from sqlalchemy import ARRAY, bindparam, func, insert, literal_column, select, text, true, tuple_
 from sqlalchemy.orm import Session
 
 from models.database import is_postgres
@@ -49,6 +49,62 @@ def insert_rows(session: Session, model, rows: list[dict], *, with_ids: bool = F
             for row in rows:
                 copy.write_row(list(row.values()))
     return ids
+
+
+def rows_by_key(session: Session, columns: list, keys: list, values: list[tuple], *, where=None) -> list:
+    """The rows (`columns`) whose `keys` columns equal one of `values`: one index lookup per value.
+
+    An import looks up what is stored for a batch of rows in tables it is itself filling, whose
+    statistics are stale or missing: on PostgreSQL, a plain `IN (…)` or `= ANY(…)` may then be planned
+    as a scan of the whole table for every batch, a cost that grows with the table. Here the values
+    are unnested and each is looked up in a LATERAL subquery behind OFFSET 0, which the planner can only
+    run as a lookup per value through the index on `keys`. SQLite plans `IN` by its indexes anyway.
+    """
+    found = []
+    if is_postgres(session):
+        stmt = lookup_statement(columns, keys, where)
+        for part in _slices(values, 50_000):
+            params = {f"k{i}": [v[i] for v in part] for i in range(len(keys))}
+            found += session.execute(stmt, params).all()
+        return found
+    stmt = select(*columns)
+    if where is not None:
+        stmt = stmt.where(where)
+    match = keys[0] if len(keys) == 1 else tuple_(*keys)
+    for part in _slices(values, 400):
+        wanted = [v[0] for v in part] if len(keys) == 1 else part
+        found += session.execute(stmt.where(match.in_(wanted))).all()
+    return found
+
+
+def lookup_statement(columns: list, keys: list, where=None):
+    """PostgreSQL: the rows whose `keys` equal the unnested arrays `:k0`, `:k1`…, one lookup per value."""
+    wanted = select(
+        *(func.unnest(bindparam(f"k{i}", type_=ARRAY(key.type))).label(f"k{i}") for i, key in enumerate(keys))
+    ).subquery("wanted")
+    inner = select(*columns).where(*(key == wanted.c[f"k{i}"] for i, key in enumerate(keys)))
+    if where is not None:
+        inner = inner.where(where)
+    lookup = inner.offset(literal_column("0")).lateral("found")
+    return select(lookup).select_from(wanted.join(lookup, true()))
+
+
+def _slices(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def analyse(session: Session, *models) -> None:
+    """ANALYZE the tables an import wrote to (PostgreSQL), inside its transaction.
+
+    A freshly loaded table has no statistics until autovacuum gets round to it, and the planner's
+    guesses on a table of millions can turn a lookup into a scan. ANALYZE reads a fixed sample
+    (30 000 rows at the default target), so it costs the same after a thousand rows as after
+    millions; its statistics are committed with the rows.
+    """
+    if models and is_postgres(session):
+        session.flush()
+        session.execute(text("ANALYZE " + ", ".join(f'"{m.__table__.name}"' for m in models)))
 
 
 def _check_first(row: dict) -> None:

@@ -1,9 +1,10 @@
 """`import loans`: loans with their schedule and what was already repaid; idempotent on reference.
 
-Loans and instalments are inserted in bulk. The `repaid` column is posted once, when the loan
-is created, as one Repayment with source `import` through `models.ledger.record_repayment`
-(the one allocation code path: that loan's instalments, oldest first), with paid_on = the day of
-the import, because the file does not say when the money came in.
+The file is read a batch of rows at a time; loans and instalments are inserted in bulk. The
+`repaid` column is posted once, when the loan is created, as one Repayment with source `import`
+through `models.ledger.record_repayment` (the one allocation code path: that loan's instalments,
+oldest first), with paid_on = the day of the import, because the file does not say when the money
+came in.
 
 A loan already recorded is never changed by an import: a row that differs from it fails with the
 difference, and a different `repaid` is reported as a warning and not applied (like opening savings).
@@ -14,15 +15,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import BinaryIO
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config.settings import Config
 from models.cooperative import Cooperative, Member, member_key
-from models.csv_import.bulk import insert_rows
+from models.csv_import.bulk import analyse, insert_rows, rows_by_key
 from models.csv_import.reader import (
     BadValue,
+    CsvStream,
     PhoneReader,
     Progress,
     chunks,
@@ -30,9 +33,8 @@ from models.csv_import.reader import (
     parse_amount,
     parse_count,
     parse_date,
-    read_table,
 )
-from models.csv_import.result import ImportResult, record_import
+from models.csv_import.result import FirstLines, ImportResult, record_import
 from models.directory import name_key
 from models.enums import Frequency, LoanStatus, Source
 from models.ledger import record_repayment
@@ -74,9 +76,12 @@ class LoanLine:
     member_id: int | None = None
 
 
+BATCH = 20_000  # rows per batch: memory bounded by one batch's loans and their schedules
+
+
 def import_loans(
     session: Session,
-    data: bytes,
+    data: bytes | BinaryIO,
     *,
     now: datetime,
     today: date,
@@ -86,31 +91,44 @@ def import_loans(
     filename: str | None = None,
     progress: Progress | None = None,
     max_amount: int = Config.MAX_AMOUNT,
+    batch: int = BATCH,
 ) -> ImportResult:
-    """Import a loans file into the session (the caller commits, or rolls back for a dry run)."""
-    table = read_table(data, required=REQUIRED, optional=OPTIONAL)
-    result = ImportResult("loans", table.sha256, rows=len(table.rows) + len(table.failed))
-    result.warnings.extend(table.warnings)
-    result.failed.extend(table.failed)
-    lines = []
+    """Import a loans file into the session (the caller commits, or rolls back for a dry run).
+
+    Read a batch of rows at a time, each looked up by key (phones, references) and inserted in
+    bulk; the tables are analysed at the end. A loan_ref given twice: the first row wins.
+    """
+    stream = CsvStream(data, required=REQUIRED, optional=OPTIONAL)
+    result = ImportResult("loans", stream.sha256)
     phone_of = PhoneReader(region)
-    for done, row in enumerate(table.rows, 1):
-        if progress and done % 500 == 0:
-            progress(done, result.rows)
-        try:
-            lines.append(_loan_line(row, phone_of, max_amount))
-        except BadValue as exc:
-            result.fail(row.line, str(exc))
-    lines = _first_of_each(lines, result)
-    lines = _resolve_members(session, lines, result)
-    lines = _skip_recorded(session, lines, result)
-    repaid_total = _create(session, lines, result, now=now, today=today, rounding=rounding, actor=actor)
+    directory = _Directory(session)
+    first = FirstLines()
+    repaid_total = 0
+    for rows, refused in stream.batches(batch):
+        result.rows += len(rows) + len(refused)
+        result.failed.extend(refused)
+        lines = []
+        for row in rows:
+            try:
+                lines.append(_loan_line(row, phone_of, max_amount))
+            except BadValue as exc:
+                result.fail(row.line, str(exc))
+        lines = _first_of_each(lines, result)
+        lines = _resolve_members(session, lines, result, directory)
+        lines = _skip_recorded(session, lines, result, first)
+        repaid_total += _create(
+            session, lines, result, first, now=now, today=today, rounding=rounding, actor=actor
+        )
+        if progress:
+            progress(min(result.rows, stream.lines), stream.lines)
+    result.warnings.extend(stream.warnings)
     if progress:
-        progress(result.rows, result.rows)
+        progress(stream.lines, stream.lines)
+    analyse(session, Loan, Instalment, Repayment, RepaymentLine)
     record_import(
         session,
         kind="loans",
-        table=table,
+        table=stream,
         result=result,
         filename=filename,
         actor=actor,
@@ -118,6 +136,16 @@ def import_loans(
         repaid=repaid_total,
     )
     return result.finish()
+
+
+class _Directory:
+    """The cooperatives by name, code and id, read once per import."""
+
+    def __init__(self, session: Session):
+        coops = list(session.scalars(select(Cooperative)))
+        self.by_name = {name_key(c.name): c for c in coops}
+        self.by_code = {c.code.upper(): c for c in coops}
+        self.names = {c.id: c.name for c in coops}
 
 
 def _loan_line(row, phone_of: PhoneReader, max_amount: int = Config.MAX_AMOUNT) -> LoanLine:
@@ -180,20 +208,19 @@ def _first_of_each(lines: list[LoanLine], result: ImportResult) -> list[LoanLine
     return kept
 
 
-def _resolve_members(session: Session, lines: list[LoanLine], result: ImportResult) -> list[LoanLine]:
+def _resolve_members(
+    session: Session, lines: list[LoanLine], result: ImportResult, directory: _Directory
+) -> list[LoanLine]:
     """Find each borrower by phone, or by member_no (unique across cooperatives, or in the one given)."""
-    coops = list(session.scalars(select(Cooperative)))
-    by_name = {name_key(c.name): c for c in coops}
-    by_code = {c.code.upper(): c for c in coops}
-    names = {c.id: c.name for c in coops}
+    by_name, by_code, names = directory.by_name, directory.by_code, directory.names
     by_phone: dict[str, tuple[int, int, str]] = {}
-    for part in chunks(sorted({ll.phone for ll in lines if ll.phone})):
-        for member_id, coop_id, member_no, phone in session.execute(
-            select(Member.id, Member.cooperative_id, Member.member_no, Member.phone).where(
-                Member.phone.in_(part)
-            )
-        ):
-            by_phone[phone] = (member_id, coop_id, member_no)
+    for member_id, coop_id, member_no, phone in rows_by_key(
+        session,
+        [Member.id, Member.cooperative_id, Member.member_no, Member.phone],
+        [Member.phone],
+        [(phone,) for phone in sorted({ll.phone for ll in lines if ll.phone})],
+    ):
+        by_phone[phone] = (member_id, coop_id, member_no)
     by_key: dict[str, list[tuple[int, int]]] = {}
     for part in chunks(sorted({member_key(ll.who) for ll in lines if not ll.phone})):
         for member_id, coop_id, key in session.execute(
@@ -240,12 +267,31 @@ def _resolve_members(session: Session, lines: list[LoanLine], result: ImportResu
     return resolved
 
 
-def _skip_recorded(session: Session, lines: list[LoanLine], result: ImportResult) -> list[LoanLine]:
-    """Rows whose loan exists: unchanged when they agree with it, failed when they do not."""
-    stored: dict[str, Loan] = {}
-    for part in chunks([ll.reference for ll in lines]):
-        for loan in session.scalars(select(Loan).where(Loan.reference.in_(part))):
-            stored[loan.reference] = loan
+def _skip_recorded(
+    session: Session, lines: list[LoanLine], result: ImportResult, first: FirstLines
+) -> list[LoanLine]:
+    """Rows whose loan exists: unchanged when they agree with it, failed when they do not.
+
+    A loan an earlier batch of this file gave is a loan_ref given twice: the row fails.
+    """
+    stored = {
+        loan.reference: loan
+        for loan in rows_by_key(
+            session,
+            [
+                Loan.id,
+                Loan.reference,
+                Loan.member_id,
+                Loan.principal,
+                Loan.interest,
+                Loan.disbursed_on,
+                Loan.frequency,
+                Loan.first_due_on,
+            ],
+            [Loan.reference],
+            [(ll.reference,) for ll in lines],
+        )
+    }
     if not stored:
         return lines
     ids = [loan.id for loan in stored.values()]
@@ -275,6 +321,10 @@ def _skip_recorded(session: Session, lines: list[LoanLine], result: ImportResult
         if loan is None:
             fresh.append(ll)
             continue
+        if first.get(loan.id):
+            result.fail(ll.line, f"loan_ref {ll.reference} is also on line {first.get(loan.id)}")
+            continue
+        first.mark(loan.id, ll.line)
         differences = _differences(ll, loan, counts.get(loan.id, 0))
         if differences:
             result.fail(
@@ -294,7 +344,7 @@ def _skip_recorded(session: Session, lines: list[LoanLine], result: ImportResult
     return fresh
 
 
-def _differences(ll: LoanLine, loan: Loan, installments: int) -> list[str]:
+def _differences(ll: LoanLine, loan, installments: int) -> list[str]:
     pairs = [
         ("borrower", loan.member_id, ll.member_id),
         ("principal", loan.principal, ll.principal),
@@ -315,6 +365,7 @@ def _create(
     session: Session,
     lines: list[LoanLine],
     result: ImportResult,
+    first: FirstLines,
     *,
     now: datetime,
     today: date,
@@ -345,6 +396,7 @@ def _create(
     )
     instalments = []
     for loan_id, ll in zip(loan_ids, lines, strict=True):
+        first.mark(loan_id, ll.line)
         amounts = instalment_amounts(ll.principal + ll.interest, ll.installments, rounding)
         dates = due_dates(ll.first_due_on, ll.installments, ll.frequency)
         instalments.extend(

@@ -1,8 +1,14 @@
 """`import members`: create and update members and their cooperatives from a CSV file.
 
-Identity is (cooperative, member_no). The whole file is validated first, then the existing
-cooperatives, members, phones and opening balances are loaded in a few bulk queries and the
-new rows inserted in bulk, so 100 000 rows take seconds, not a query each.
+Identity is (cooperative, member_no). The file is read a batch of rows at a time: each batch is
+validated, the stored members, phones and opening balances of ITS rows are looked up by key in a
+few bulk queries (never the whole table, so a row costs the same in the millionth batch as in
+the first) and the new rows inserted in bulk. Memory stays flat whatever the file's size; the
+tables are analysed at the end, so the planner knows what was loaded before the first USSD hop.
+
+A member or phone given twice in the file: the first row wins, later ones fail naming its line.
+A row refused for another reason (a phone held by someone else) does not take its member or
+phone: a later row may still give them.
 
 Rules the contract leaves open, chosen here (and written in the README):
 - A phone is never moved by an import: a different phone for an existing member fails the row
@@ -16,24 +22,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import BinaryIO
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from config.settings import Config
 from models.cooperative import Cooperative, Member, member_key
-from models.csv_import.bulk import insert_rows
+from models.csv_import.bulk import analyse, insert_rows, rows_by_key
 from models.csv_import.reader import (
     BadValue,
+    CsvStream,
     PhoneReader,
     Progress,
-    chunks,
     folded,
     parse_amount,
-    read_table,
 )
-from models.csv_import.result import ImportResult, record_import
-from models.database import is_postgres
+from models.csv_import.result import FirstLines, ImportResult, record_import
 from models.directory import CODE_PATTERN, derive_code, name_key
 from models.enums import Language, MemberStatus, Role, SavingsKind, Source
 from models.ledger_tables import SavingsEntry
@@ -87,9 +92,12 @@ class MemberLine:
     coop_code: str
 
 
+BATCH = 20_000  # rows per batch: a few bulk queries each, memory bounded by one batch
+
+
 def import_members(
     session: Session,
-    data: bytes,
+    data: bytes | BinaryIO,
     *,
     now: datetime,
     today: date,
@@ -98,22 +106,31 @@ def import_members(
     filename: str | None = None,
     progress: Progress | None = None,
     max_amount: int = Config.MAX_AMOUNT,
+    batch: int = BATCH,
 ) -> ImportResult:
     """Import a members file into the session (the caller commits, or rolls back for a dry run)."""
-    table = read_table(data, required=REQUIRED, optional=OPTIONAL)
-    result = ImportResult("members", table.sha256, rows=len(table.rows) + len(table.failed))
-    result.warnings.extend(table.warnings)
-    result.failed.extend(table.failed)
-    lines = _validate(table.rows, region, result, progress, max_amount)
-    lines = _first_of_each(lines, result)
-    coops = _settle_cooperatives(session, lines, result, now)
-    opening_total = _apply(session, lines, coops, result, now=now, today=today, actor=actor)
+    stream = CsvStream(data, required=REQUIRED, optional=OPTIONAL)
+    result = ImportResult("members", stream.sha256)
+    phone_of = PhoneReader(region)
+    seen = _Seen(session)
+    opening_total = 0
+    for rows, refused in stream.batches(batch):
+        result.rows += len(rows) + len(refused)
+        result.failed.extend(refused)
+        lines = _validate(rows, phone_of, result, max_amount)
+        lines = _first_of_each(lines, result, seen)
+        coops = _settle_cooperatives(session, lines, result, now, seen)
+        opening_total += _apply(session, lines, coops, result, seen, now=now, today=today, actor=actor)
+        if progress:
+            progress(min(result.rows, stream.lines), stream.lines)
+    result.warnings.extend(stream.warnings)
     if progress:
-        progress(result.rows, result.rows)
+        progress(stream.lines, stream.lines)
+    analyse(session, Cooperative, Member, SavingsEntry)
     record_import(
         session,
         kind="members",
-        table=table,
+        table=stream,
         result=result,
         filename=filename,
         actor=actor,
@@ -123,15 +140,33 @@ def import_members(
     return result.finish()
 
 
+class _Seen:
+    """What earlier batches of the file did: the line that gave each member, the cooperatives."""
+
+    def __init__(self, session: Session):
+        self.lines = FirstLines()
+        self.cooperatives: dict[str, Cooperative] = {
+            name_key(c.name): c for c in session.scalars(select(Cooperative))
+        }
+        self.codes = {c.code.upper() for c in self.cooperatives.values()}
+        self.names = {c.id: c.name for c in self.cooperatives.values()}
+        # Each (cooperative, column, value) is looked at once: the first line that gives it.
+        self.columns: set[tuple[str, str, str]] = set()
+
+    def line(self, member_id: int) -> int:
+        """The file line that gave this member (0: none yet)."""
+        return self.lines.get(member_id)
+
+    def mark(self, member_id: int, line: int) -> None:
+        """This member was given by `line`."""
+        self.lines.mark(member_id, line)
+
+
 def _validate(
-    rows, region: str, result: ImportResult, progress: Progress | None, max_amount: int = Config.MAX_AMOUNT
+    rows, phone_of: PhoneReader, result: ImportResult, max_amount: int = Config.MAX_AMOUNT
 ) -> list[MemberLine]:
     valid: list[MemberLine] = []
-    total = result.rows
-    phone_of = PhoneReader(region)
-    for done, row in enumerate(rows, 1):
-        if progress and done % 2000 == 0:
-            progress(done, total)
+    for row in rows:
         try:
             valid.append(_member_line(row, phone_of, max_amount))
         except BadValue as exc:
@@ -186,22 +221,21 @@ def _member_line(row, phone_of: PhoneReader, max_amount: int = Config.MAX_AMOUNT
     )
 
 
-def _first_of_each(lines: list[MemberLine], result: ImportResult) -> list[MemberLine]:
-    """A member or a phone given twice in the file: the first row wins, the others fail."""
+def _first_of_each(lines: list[MemberLine], result: ImportResult, seen: _Seen) -> list[MemberLine]:
+    """A member or a phone given twice in the batch: the first row wins, the others fail.
+
+    Rows that repeat one of an earlier batch are found among the stored members (`_apply`).
+    """
     seen_member: dict[tuple[str, str], int] = {}
     seen_phone: dict[str, int] = {}
     kept = []
     for ml in lines:
         identity = (ml.coop_key, ml.key)
         if identity in seen_member:
-            result.fail(
-                ml.line, f"member {ml.member_no} of {ml.cooperative} is also on line {seen_member[identity]}"
-            )
+            result.fail(ml.line, _twice_member(ml, seen_member[identity]))
             continue
         if ml.phone in seen_phone:
-            result.fail(
-                ml.line, f"phone {ml.phone} is also on line {seen_phone[ml.phone]} (one member per phone)"
-            )
+            result.fail(ml.line, _twice_phone(ml, seen_phone[ml.phone]))
             continue
         seen_member[identity] = ml.line
         seen_phone[ml.phone] = ml.line
@@ -209,26 +243,33 @@ def _first_of_each(lines: list[MemberLine], result: ImportResult) -> list[Member
     return kept
 
 
+def _twice_member(ml: MemberLine, line: int) -> str:
+    return f"member {ml.member_no} of {ml.cooperative} is also on line {line}"
+
+
+def _twice_phone(ml: MemberLine, line: int) -> str:
+    return f"phone {ml.phone} is also on line {line} (one member per phone)"
+
+
 def _settle_cooperatives(
-    session: Session, lines: list[MemberLine], result: ImportResult, now: datetime
+    session: Session, lines: list[MemberLine], result: ImportResult, now: datetime, seen: _Seen
 ) -> dict[str, Cooperative]:
     """Find or create each cooperative; commune, region and code are set at first sight."""
-    known = {name_key(c.name): c for c in session.scalars(select(Cooperative))}
-    taken = {c.code.upper() for c in known.values()}
     coops: dict[str, Cooperative] = {}
-    # Each (cooperative, column, value) is looked at once: the first line that gives it.
-    seen: set[tuple[str, str, str]] = set()
+    created = False
     for ml in lines:
         coop = coops.get(ml.coop_key)
         if coop is None:
-            coop = known.get(ml.coop_key)
+            coop = seen.cooperatives.get(ml.coop_key)
             if coop is None:
-                coop = _create_cooperative(session, ml, taken, result, now)
+                coop = _create_cooperative(session, ml, seen.codes, result, now)
+                seen.cooperatives[ml.coop_key] = coop
+                created = True
             coops[ml.coop_key] = coop
         for column, value in (("commune", ml.commune), ("region", ml.region)):
-            if not value or (ml.coop_key, column, value) in seen:
+            if not value or (ml.coop_key, column, value) in seen.columns:
                 continue
-            seen.add((ml.coop_key, column, value))
+            seen.columns.add((ml.coop_key, column, value))
             current = getattr(coop, column)
             if current is None:
                 setattr(coop, column, value)
@@ -236,14 +277,16 @@ def _settle_cooperatives(
                 result.warn(
                     ml.line, f"{column} {value!r} differs from {coop.name}'s {current!r}: kept {current!r}"
                 )
-        if ml.coop_code and (ml.coop_key, "code", ml.coop_code) not in seen:
-            seen.add((ml.coop_key, "code", ml.coop_code))
+        if ml.coop_code and (ml.coop_key, "code", ml.coop_code) not in seen.columns:
+            seen.columns.add((ml.coop_key, "code", ml.coop_code))
             if ml.coop_code != coop.code:
                 result.warn(
                     ml.line,
                     f"coop_code {ml.coop_code} differs from {coop.name}'s code {coop.code}: kept {coop.code}",
                 )
     session.flush()
+    if created:
+        seen.names.update({c.id: c.name for c in coops.values()})
     return coops
 
 
@@ -271,54 +314,56 @@ def _create_cooperative(
     return coop
 
 
-def _phone_holders(session: Session, phones: list[str]) -> dict[str, tuple[int, str, str]]:
+def _phone_holders(
+    session: Session, phones: list[str], names: dict[int, str]
+) -> dict[str, tuple[int, str, str]]:
     """phone → (member id, member_no, cooperative name) for the phones already held."""
-    names = dict(session.execute(select(Cooperative.id, Cooperative.name)).all())
-    holders = {}
-    # One table and its unique phone index (a join could get a bad plan on stale statistics);
-    # on PostgreSQL one array parameter instead of thousands of placeholders to parse.
-    if is_postgres(session):
-        query = text("SELECT phone, id, member_no, cooperative_id FROM member WHERE phone = ANY(:phones)")
-        parts = [session.execute(query, {"phones": part}) for part in chunks(phones, 50_000)]
-    else:
-        stmt = select(Member.phone, Member.id, Member.member_no, Member.cooperative_id)
-        parts = [session.execute(stmt.where(Member.phone.in_(part))) for part in chunks(phones)]
-    for rows in parts:
-        for phone, member_id, member_no, coop_id in rows:
-            holders[phone] = (member_id, member_no, names[coop_id])
-    return holders
+    rows = rows_by_key(
+        session,
+        [Member.phone, Member.id, Member.member_no, Member.cooperative_id],
+        [Member.phone],
+        [(phone,) for phone in phones],
+    )
+    return {phone: (member_id, member_no, names[coop_id]) for phone, member_id, member_no, coop_id in rows}
 
 
-def _stored_members(session: Session, coops: dict[str, Cooperative]) -> dict[tuple[int, str], object]:
-    """(cooperative id, member key) → the stored member's row, for the file's cooperatives."""
-    existing = {}
-    for part in chunks(sorted({c.id for c in coops.values()})):
-        for row in session.execute(
-            select(
-                Member.id,
-                Member.cooperative_id,
-                Member.member_key,
-                Member.member_no,
-                Member.name,
-                Member.phone,
-                Member.role,
-            ).where(Member.cooperative_id.in_(part))
-        ):
-            existing[(row.cooperative_id, row.member_key)] = row
-    return existing
+def _stored_members(
+    session: Session, lines: list[MemberLine], coops: dict[str, Cooperative]
+) -> dict[tuple[int, str], object]:
+    """(cooperative id, member key) → the stored member's row, for the batch's members only.
+
+    Looked up by the unique (cooperative, member key) index: the cost follows the batch, not
+    the size of the cooperatives already loaded.
+    """
+    rows = rows_by_key(
+        session,
+        [
+            Member.id,
+            Member.cooperative_id,
+            Member.member_key,
+            Member.member_no,
+            Member.name,
+            Member.phone,
+            Member.role,
+        ],
+        [Member.cooperative_id, Member.member_key],
+        [(coops[ml.coop_key].id, ml.key) for ml in lines],
+    )
+    return {(row.cooperative_id, row.member_key): row for row in rows}
 
 
-def _opening_balances(session: Session, coops: dict[str, Cooperative]) -> dict[int, int]:
-    """member id → the opening savings posted at creation, for the file's cooperatives."""
+def _opening_balances(session: Session, member_ids: list[int]) -> dict[int, int]:
+    """member id → the opening savings posted at creation, for these members."""
     openings: dict[int, int] = {}
-    for part in chunks(sorted({c.id for c in coops.values()})):
-        for member_id, amount in session.execute(
-            select(SavingsEntry.member_id, func.sum(SavingsEntry.amount))
-            .join(Member, Member.id == SavingsEntry.member_id)
-            .where(Member.cooperative_id.in_(part), SavingsEntry.kind == SavingsKind.OPENING)
-            .group_by(SavingsEntry.member_id)
-        ):
-            openings[member_id] = int(amount)
+    rows = rows_by_key(
+        session,
+        [SavingsEntry.member_id, SavingsEntry.amount],
+        [SavingsEntry.member_id],
+        [(member_id,) for member_id in member_ids],
+        where=SavingsEntry.kind == SavingsKind.OPENING,
+    )
+    for member_id, amount in rows:
+        openings[member_id] = openings.get(member_id, 0) + int(amount)
     return openings
 
 
@@ -327,31 +372,38 @@ def _apply(
     lines: list[MemberLine],
     coops: dict[str, Cooperative],
     result: ImportResult,
+    seen: _Seen,
     *,
     now: datetime,
     today: date,
     actor: str,
 ) -> int:
     """Compare with what is stored, then insert and update in bulk; return the opening savings posted."""
-    existing = _stored_members(session, coops)
-    openings = _opening_balances(session, coops)
+    existing = _stored_members(session, lines, coops)
+    openings = _opening_balances(session, sorted(row.id for row in existing.values()))
     # Phones of the members just loaded are known; ask the database only about the others.
-    names = {c.id: c.name for c in coops.values()}
     known = {
-        row.phone: (row.id, row.member_no, names[row.cooperative_id])
+        row.phone: (row.id, row.member_no, seen.names[row.cooperative_id])
         for row in existing.values()
         if row.phone
     }
-    holders = known | _phone_holders(session, [ml.phone for ml in lines if ml.phone not in known])
+    holders = known | _phone_holders(session, [ml.phone for ml in lines if ml.phone not in known], seen.names)
 
     new_rows: list[dict] = []
     new_savings: list[int | None] = []
+    new_lines: list[int] = []
     changes: list[dict] = []
     role_events: list[dict] = []
     for ml in lines:
         coop = coops[ml.coop_key]
         stored = existing.get((coop.id, ml.key))
         holder = holders.get(ml.phone)
+        if stored is not None and seen.line(stored.id):
+            result.fail(ml.line, _twice_member(ml, seen.line(stored.id)))
+            continue
+        if holder is not None and (stored is None or holder[0] != stored.id) and seen.line(holder[0]):
+            result.fail(ml.line, _twice_phone(ml, seen.line(holder[0])))
+            continue
         if stored is None:
             if holder is not None:
                 result.fail(ml.line, f"phone {ml.phone} is held by member {holder[1]} of {holder[2]}")
@@ -374,10 +426,12 @@ def _apply(
                 }
             )
             new_savings.append(ml.savings)
+            new_lines.append(ml.line)
             continue
         change = _compare(ml, stored, holder, result)
         if change is None:
             continue
+        seen.mark(stored.id, ml.line)
         if ml.savings is not None and ml.savings != openings.get(stored.id, 0):
             result.warn(
                 ml.line,
@@ -407,6 +461,8 @@ def _apply(
     if new_rows:
         ids = insert_rows(session, Member, new_rows, with_ids=True)
         result.created += len(ids)
+        for member_id, line in zip(ids, new_lines, strict=True):
+            seen.mark(member_id, line)
         entries = [
             {
                 "member_id": member_id,

@@ -7,14 +7,16 @@ line 1, so an operator can go straight to the bad line.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
+from typing import BinaryIO
 
 import phonenumbers
 
@@ -89,46 +91,134 @@ def _column_name(raw: str) -> str:
     return re.sub(r"\s+", "_", raw.strip().strip("\ufeff").lower())
 
 
+READ_CHUNK = 1 << 20  # bytes read at a time: memory stays flat whatever the file's size
+
+
+class CsvStream:
+    """A CSV file read a batch of rows at a time: the same rules as `read_table`, in bounded memory.
+
+    Opening it reads the file once, in chunks, for what needs all of it (the sha256, whether it is
+    UTF-8, NUL bytes, the number of lines for the progress bar) and the header; `batches()` then
+    reads it again, yielding rows as they come. `data` is the file's bytes or a binary file object
+    that can seek back to its start.
+    """
+
+    def __init__(self, data: bytes | BinaryIO, *, required: tuple[str, ...], optional: tuple[str, ...]):
+        self.file = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
+        self.warnings: list[Issue] = []
+        self.sha256, self.encoding, self.lines, head = self._scan()
+        if self.encoding == "cp1252":
+            self.warnings.append(
+                Issue(0, "the file is not UTF-8: read as Windows-1252 (cp1252); check accented names")
+            )
+        self.delimiter = sniff_delimiter(head)
+        self.required, self.optional = required, optional
+        self.columns: list[str] = []
+        # The header is read (and the columns checked) before any row, so a bad file fails at once.
+        self._rows = self._read()
+        next(self._rows)
+
+    def _scan(self) -> tuple[str, str, int, str]:
+        digest, lines = hashlib.sha256(), 0
+        utf8 = codecs.getincrementaldecoder("utf-8")()
+        head = ""
+        first = True
+        encoding = "utf-8"
+        self.file.seek(0)
+        while chunk := self.file.read(READ_CHUNK):
+            digest.update(chunk)
+            lines += chunk.count(b"\n")
+            if b"\x00" in chunk:
+                raise ImportFileError(
+                    "the file holds NUL bytes: save it as CSV (UTF-8), not UTF-16 or a workbook"
+                )
+            if first and chunk.startswith(b"\xef\xbb\xbf"):
+                encoding = "utf-8-sig"
+            if encoding != "cp1252":
+                try:
+                    text = utf8.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    if encoding == "utf-8-sig":
+                        raise ImportFileError(
+                            f"the file starts with a UTF-8 mark but is not UTF-8: {exc}"
+                        ) from exc
+                    encoding = "cp1252"
+                    text = chunk.decode("cp1252", errors="replace")
+            else:
+                text = chunk.decode("cp1252", errors="replace")
+            if not _header_line(head):
+                head += text
+            first = False
+        if encoding != "cp1252":
+            try:
+                utf8.decode(b"", final=True)
+            except UnicodeDecodeError as exc:
+                if encoding == "utf-8-sig":
+                    raise ImportFileError(
+                        f"the file starts with a UTF-8 mark but is not UTF-8: {exc}"
+                    ) from exc
+                encoding = "cp1252"
+        if encoding == "cp1252" and head:
+            # The header may hold bytes read as UTF-8 before the file proved otherwise.
+            self.file.seek(0)
+            head = self.file.read(READ_CHUNK).decode("cp1252", errors="replace")
+        return digest.hexdigest(), encoding, lines + 1, head.lstrip("\ufeff")
+
+    def _read(self):
+        self.file.seek(0)
+        errors = "replace" if self.encoding == "cp1252" else "strict"
+        text = io.TextIOWrapper(self.file, encoding=self.encoding, errors=errors, newline="")
+        reader = csv.reader(text, delimiter=self.delimiter)
+        header: list[str] | None = None
+        line = 0
+        for fields in reader:
+            start, line = line + 1, reader.line_num
+            if not any(value.strip() for value in fields):
+                continue
+            if header is None:
+                header = [_column_name(name) for name in fields]
+                if start != 1:
+                    self.warnings.append(Issue(start, "blank lines before the header were skipped"))
+                _check_columns(header, self.required, self.optional, self.warnings)
+                self.columns = header
+                yield None
+                continue
+            if len(fields) > len(header):
+                # Even empty extra fields: an unquoted "12,500" shifts every later column by one.
+                hint = " (an amount written with a comma? quote it or use ';' as separator)"
+                yield Issue(start, f"{len(fields)} fields where the header has {len(header)}{hint}")
+                continue
+            yield Row(
+                start, {name: value.strip() for name, value in zip(header, fields, strict=False) if name}
+            )
+        if header is None:
+            raise ImportFileError("the file is empty: expected a header row")
+        text.detach()
+
+    def batches(self, size: int) -> Iterator[tuple[list[Row], list[Issue]]]:
+        """(rows, rows the reader refused) by at most `size` lines of the file."""
+        rows: list[Row] = []
+        failed: list[Issue] = []
+        for item in self._rows:
+            (rows if isinstance(item, Row) else failed).append(item)
+            if len(rows) + len(failed) >= size:
+                yield rows, failed
+                rows, failed = [], []
+        if rows or failed:
+            yield rows, failed
+
+
 def read_table(data: bytes, *, required: tuple[str, ...], optional: tuple[str, ...]) -> CsvTable:
-    """Decode and split a CSV file; raise ImportFileError when a required column is missing."""
-    digest = hashlib.sha256(data).hexdigest()
-    try:
-        text, encoding = decode(data)
-    except UnicodeDecodeError as exc:
-        raise ImportFileError(f"the file starts with a UTF-8 mark but is not UTF-8: {exc}") from exc
-    warnings: list[Issue] = []
-    if encoding == "cp1252":
-        warnings.append(
-            Issue(0, "the file is not UTF-8: read as Windows-1252 (cp1252); check accented names")
-        )
-    if "\x00" in text:
-        raise ImportFileError("the file holds NUL bytes: save it as CSV (UTF-8), not UTF-16 or a workbook")
-    delimiter = sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header: list[str] | None = None
+    """Decode and split a whole CSV file; raise ImportFileError when a required column is missing."""
+    stream = CsvStream(data, required=required, optional=optional)
     rows: list[Row] = []
     failed: list[Issue] = []
-    line = 0
-    for fields in reader:
-        start, line = line + 1, reader.line_num
-        if not any(value.strip() for value in fields):
-            continue
-        if header is None:
-            header = [_column_name(name) for name in fields]
-            if start != 1:
-                warnings.append(Issue(start, "blank lines before the header were skipped"))
-            continue
-        if len(fields) > len(header):
-            # Even empty extra fields: an unquoted "12,500" shifts every later column by one.
-            hint = " (an amount written with a comma? quote it or use ';' as separator)"
-            failed.append(Issue(start, f"{len(fields)} fields where the header has {len(header)}{hint}"))
-            continue
-        values = {name: value.strip() for name, value in zip(header, fields, strict=False) if name}
-        rows.append(Row(start, values))
-    if header is None:
-        raise ImportFileError("the file is empty: expected a header row")
-    _check_columns(header, required, optional, warnings)
-    return CsvTable(rows, header, delimiter, encoding, digest, warnings, failed)
+    for batch, refused in stream.batches(CHUNK):
+        rows += batch
+        failed += refused
+    return CsvTable(
+        rows, stream.columns, stream.delimiter, stream.encoding, stream.sha256, stream.warnings, failed
+    )
 
 
 def _check_columns(header: list[str], required, optional, warnings: list[Issue]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
 
 from models import audit
@@ -65,6 +66,29 @@ class ImportResult:
         self.failed.sort()
         self.warnings.sort()
         return self
+
+
+class FirstLines:
+    """The file line that first gave each row id (a member, a loan), across an import's batches.
+
+    An array indexed by id, 4 bytes an id, rather than a dict of keys: two million members fit in
+    8 MB, so a file of any size is checked for rows given twice in bounded memory.
+    """
+
+    def __init__(self):
+        self.lines = array("I")
+
+    def get(self, row_id: int) -> int:
+        """The line that gave this id (0: none yet)."""
+        return self.lines[row_id] if row_id < len(self.lines) else 0
+
+    def mark(self, row_id: int, line: int) -> None:
+        """`line` gave this id (the first line given is kept)."""
+        if row_id >= len(self.lines):
+            size = len(self.lines)
+            self.lines.frombytes(bytes(4 * max(row_id + 1 - size, size // 2, 65_536)))
+        if not self.lines[row_id]:
+            self.lines[row_id] = line
 
 
 def record_import(
