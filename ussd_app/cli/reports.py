@@ -202,5 +202,7 @@ def _print_missing(rows: list[MissingMember], period: Period, scope: str, as_csv
 
 
 def register(app: Flask) -> None:
-    """Add the `report` group."""
+    """Add the `report` group (production here; portfolio and snapshots in their own module)."""
+    from ussd_app.cli import portfolio_report  # noqa: F401 - its commands join the group on import
+
     app.cli.add_command(report)
