@@ -225,7 +225,7 @@ def series_chart(points: list[SeriesPoint], attribute: str, title: str, css: str
     if mark is not None and mark <= top:
         y = base - mark / top * plot
         chart.rects.append(Rect(40, y, WIDTH - 40, 1, "mark-line", f"seuil {percent(mark)}"))
-        chart.legend.append(("mark", f"seuil {percent(mark)}"))
+        chart.legend.append(("mark-line", f"seuil {percent(mark)}"))
     slot = (WIDTH - 40) / max(len(points), 1)
     run: list[str] = []
     for k, (p, value) in enumerate(zip(points, values, strict=True)):
@@ -241,7 +241,8 @@ def series_chart(points: list[SeriesPoint], attribute: str, title: str, css: str
         chart.rects.append(
             Rect(x - 2.5, y - 2.5, 5, 5, css, f"{MONTHS[p.month.month - 1]} {p.month.year}: {percent(value)}")
         )
-        chart.texts.append(Text(x, y - 6, percent(value).replace(" %", ""), "middle", "axis small"))
+        # Whole percents above the points: twelve "100,0" labels would run into each other.
+        chart.texts.append(Text(x, y - 6, f"{value * 100:.0f}", "middle", "axis small"))
     if run:
         chart.lines.append(Line(" ".join(run), css))
     return chart
