@@ -154,15 +154,3 @@ def month_ends(
             month, int(outstanding), int(par1), int(par30), int(par90), int(written_off)
         )
     return result
-
-
-def par30_by_cooperative(session: Session, month: Month) -> dict[int, float | None]:
-    """Each cooperative's PAR30 at the end of `month`, from its snapshot."""
-    return {
-        cid: ratio(int(par30), int(outstanding))
-        for cid, par30, outstanding in session.execute(
-            select(
-                PortfolioSnapshot.cooperative_id, PortfolioSnapshot.par30, PortfolioSnapshot.outstanding
-            ).where(PortfolioSnapshot.as_of == month.last)
-        )
-    }
