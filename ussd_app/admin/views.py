@@ -271,7 +271,7 @@ def _rate(value: float | None) -> str:
 @bp.get("/cooperatives.csv")
 def cooperatives_csv():
     """The cooperatives table with every figure (coordinators): rates as fractions, as `report portfolio`."""
-    from ussd_app import db_session
+    from ussd_app.current import db_session
 
     coordinator_only()
     session = db_session()

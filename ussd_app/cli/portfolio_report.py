@@ -6,12 +6,13 @@ import json
 from datetime import date
 
 import click
+from flask import Flask
 
 from models.errors import NotFound
 from models.portfolio.report import portfolio_report
 from models.portfolio.snapshots import backfill
 from models.production import find_cooperative
-from ussd_app.cli.reports import report, table
+from ussd_app.cli.report_group import report, table
 
 DEFINITIONS = (
     "collection rate: paid today on the month's instalments due up to the date / their amount due",
@@ -27,7 +28,7 @@ DEFINITIONS = (
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 def portfolio_command(coop_name: str | None, day: str | None, as_json: bool) -> None:
     """Collection and on-time rates of the month to date, outstanding, PAR1/30/90, write-offs."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     rt = runtime()
     today = rt.clock.today()
@@ -81,7 +82,7 @@ def _amount(value: int) -> str:
 @click.option("--rebuild", is_flag=True, help="Rewrite every past month-end.")
 def snapshots_command(do_backfill: bool, rebuild: bool) -> None:
     """Month-end portfolio snapshots (PAR history); the worker's tick writes each month's at its end."""
-    from ussd_app import runtime
+    from ussd_app.current import runtime
 
     if not do_backfill:
         raise click.UsageError("say what to do: --backfill (add --rebuild to rewrite existing months)")
@@ -93,3 +94,8 @@ def snapshots_command(do_backfill: bool, rebuild: bool) -> None:
         click.echo(f"snapshots written: {len(months)} month(s), {months[0].key} to {months[-1].key}")
     else:
         click.echo("snapshots written: 0 (every past month already has one)")
+
+
+def register(app: Flask) -> None:
+    """Add the `report` group, which holds these commands."""
+    app.cli.add_command(report)
