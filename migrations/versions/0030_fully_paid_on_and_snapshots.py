@@ -7,7 +7,7 @@ repayment that completes an instalment gives its date. The snapshots themselves 
 migration on a large portfolio).
 
 Revision ID: 0030
-Revises: 0020
+Revises: 0040
 """
 
 import sqlalchemy as sa
@@ -16,7 +16,7 @@ from alembic import op
 import models.base
 
 revision = "0030"
-down_revision = "0020"
+down_revision = "0040"
 branch_labels = None
 depends_on = None
 
