@@ -4,6 +4,7 @@ from models.activity import ProductionReport, RepaymentDeclaration
 from models.admin_user import AdminUser
 from models.base import Base, UTCDateTime
 from models.cooperative import Cooperative, Member, Product, member_key
+from models.history_tables import PortfolioSnapshot
 from models.ledger_tables import Instalment, Loan, Repayment, RepaymentLine, SavingsEntry
 from models.messaging import (
     AuditEvent,
@@ -28,6 +29,7 @@ __all__ = [
     "Loan",
     "Member",
     "OutboundSms",
+    "PortfolioSnapshot",
     "Product",
     "ProductionReport",
     "Promise",

@@ -21,7 +21,7 @@ from models.database import for_update, lock_member
 from models.enums import LoanStatus, SavingsKind, Source
 from models.errors import NotFound, Refused
 from models.ledger_tables import Instalment, Loan, Repayment, RepaymentLine, SavingsEntry
-from models.schedule import due_dates, first_due_date, instalment_amounts
+from models.schedule import due_dates, first_due_date, instalment_amounts, replay_instalments
 
 RECEIPT_PREFIX = {"repayment": "R", SavingsKind.DEPOSIT: "D", SavingsKind.WITHDRAWAL: "W"}
 
@@ -147,6 +147,8 @@ def record_repayment(
             break
         take = min(left, inst.unpaid)
         inst.amount_paid += take
+        if inst.amount_paid >= inst.amount_due:
+            inst.fully_paid_on = paid_on
         per_loan[inst.loan_id] = per_loan.get(inst.loan_id, 0) + take
         left -= take
 
@@ -200,23 +202,29 @@ def _close_repaid(session: Session, loans, now: datetime) -> None:
 
 
 def respread(session: Session, loan: Loan) -> None:
-    """Recompute amount_paid of a loan's instalments from its non-reversed repayment lines."""
-    total = int(
-        session.scalar(
-            select(func.coalesce(func.sum(RepaymentLine.amount), 0))
-            .join(Repayment, Repayment.id == RepaymentLine.repayment_id)
-            .where(RepaymentLine.loan_id == loan.id, Repayment.reversed_at.is_(None))
-        )
-    )
+    """Recompute amount_paid and fully_paid_on of a loan's instalments from its non-reversed lines.
+
+    The remaining repayments are replayed in the order they were recorded, filling the instalments
+    in schedule order as the allocation did: the one that completes an instalment gives it its
+    `fully_paid_on`, so a reversal that un-completes an instalment clears or moves that date.
+    """
+    lines = session.execute(
+        select(RepaymentLine.amount, Repayment.paid_on)
+        .join(Repayment, Repayment.id == RepaymentLine.repayment_id)
+        .where(RepaymentLine.loan_id == loan.id, Repayment.reversed_at.is_(None))
+        .order_by(Repayment.id)
+    ).all()
     instalments = session.scalars(
         select(Instalment)
         .where(Instalment.loan_id == loan.id)
         .order_by(Instalment.number)
         .execution_options(populate_existing=True)
     ).all()
-    for inst in instalments:
-        inst.amount_paid = min(inst.amount_due, total)
-        total -= inst.amount_paid
+    for inst, paid, completed_on in replay_instalments(
+        [(i.amount_due, i) for i in instalments], [(int(a), on) for a, on in lines]
+    ):
+        inst.amount_paid = paid
+        inst.fully_paid_on = completed_on
 
 
 def reverse_repayment(

@@ -85,6 +85,9 @@ class Instalment(Base):
     due_on: Mapped[date] = mapped_column(Date)
     amount_due: Mapped[int] = mapped_column(BigInteger)
     amount_paid: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The paid_on of the repayment that completed this instalment (None while unpaid); the ledger
+    # keeps it with amount_paid, reversals included, so the on-time rate never re-reads history.
+    fully_paid_on: Mapped[date | None] = mapped_column(Date)
 
     loan: Mapped[Loan] = relationship(back_populates="instalments")
 

@@ -318,7 +318,7 @@ def export_member(session: Session, member: Member, *, now: datetime) -> dict:
             ),
         )
         item["instalments"] = [
-            _row(i, ("number", "due_on", "amount_due", "amount_paid"))
+            _row(i, ("number", "due_on", "amount_due", "amount_paid", "fully_paid_on"))
             for i in session.scalars(
                 select(Instalment).where(Instalment.loan_id == loan.id).order_by(Instalment.number)
             )

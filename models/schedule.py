@@ -40,3 +40,27 @@ def instalment_amounts(total: int, count: int, rounding: int = 5) -> list[int]:
         raise ValueError("negative total")
     base = (total // count) // rounding * rounding
     return [base] * (count - 1) + [total - base * (count - 1)]
+
+
+def replay_instalments(instalments: list, payments: list[tuple[int, date]]) -> list[tuple]:
+    """Fill (amount_due, key) instalments in order with (amount, paid_on) payments in order.
+
+    Returns (key, amount_paid, fully_paid_on) per instalment: the date is the one of the payment
+    that completed it, None while something is unpaid.
+    """
+    result = []
+    queue = list(payments)
+    k, left = 0, queue[0][0] if queue else 0
+    for amount_due, key in instalments:
+        paid, completed_on = 0, None
+        while paid < amount_due and k < len(queue):
+            take = min(left, amount_due - paid)
+            paid += take
+            left -= take
+            if paid == amount_due:
+                completed_on = queue[k][1]
+            if left == 0:
+                k += 1
+                left = queue[k][0] if k < len(queue) else 0
+        result.append((key, paid, completed_on))
+    return result

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from models.portfolio import snapshots
 from sms import credit, declarations, inbound, sender
 from sms.reminders import planner
 
@@ -29,6 +30,7 @@ TASKS: dict[str, Task] = {
     "inbound_retry": inbound.retry_unhandled,
     "declaration_lifecycle": declarations.tick,
     "gateway_balance": credit.check_balance,
+    "portfolio_snapshots": snapshots.tick,
 }
 
 

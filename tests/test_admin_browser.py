@@ -239,3 +239,112 @@ def test_simulator_pin_balance_and_treasurer_payment(live_server, browser, demo)
     _press(browser, "4826", "Solde")
     _press(browser, "1", "105 000 F")
     _shot(browser, "09-simulator-after-payment")
+
+
+@pytest.fixture
+def year(db):
+    """Three cooperatives with a year of monthly loans: punctual, late and stopping payers; snapshots."""
+    from datetime import UTC, datetime, timedelta
+
+    from models.enums import SmsKind, SmsStatus, Source
+    from models.ledger import record_repayment
+    from models.messaging import ReminderSent
+    from models.portfolio.snapshots import backfill
+    from sms.outbox import queue_sms
+
+    coops = [
+        f.coop(db, name, code)
+        for name, code in (("GIE Kaffrine", "KFR"), ("GIE Matam", "MTM"), ("GIE Fatick", "FTK"))
+    ]
+    for c, coop in enumerate(coops):
+        for k in range(6):
+            person = f.member(db, coop, f"M{k + 1:04d}", f"Membre {c}{k}", phone=f"+2217760{c}{k:04d}")
+            loan = f.loan(
+                db,
+                person,
+                f"L-{coop.code}-{k}",
+                principal=120_000,
+                interest=0,
+                installments=12,
+                disbursed_on=date(2025, 12, 1),
+                first_due_on=date(2026, 1, 5 + 4 * k),
+            )
+            for inst in loan.instalments:
+                if inst.due_on >= date(2026, 12, 1):
+                    break
+                delay = k * 4 + (inst.number % 3) * 3 + c * 2 - 6  # some early, some weeks late
+                stop = 12 - 2 * c - (k % 3)  # payers stop earlier in the later cooperatives
+                paid_on = inst.due_on + timedelta(days=delay)
+                if delay > 0 and inst.number % 2:
+                    day = inst.due_on + timedelta(days=1)
+                    sms = queue_sms(
+                        db,
+                        to=person.phone,
+                        text="Rappel",
+                        kind=SmsKind.REMINDER,
+                        language="fr",
+                        now=datetime.combine(day, datetime.min.time(), tzinfo=UTC),
+                        cooperative_id=coop.id,
+                        member_id=person.id,
+                    )
+                    sms.status = SmsStatus.DELIVERED
+                    db.flush()
+                    db.add(ReminderSent(instalment_id=inst.id, rule="M+1", day=day, outbound_sms_id=sms.id))
+                if inst.number > stop or paid_on >= date(2026, 12, 1):
+                    continue
+                record_repayment(
+                    db,
+                    member=person,
+                    amount=10_000,
+                    paid_on=paid_on,
+                    now=datetime.combine(paid_on, datetime.min.time(), tzinfo=UTC),
+                    source=Source.CLI,
+                )
+    backfill(db, date(2026, 12, 1), DEFAULT_NOW)
+    create_user(db, email="coord@mbolo.sn", password=PASSWORD, role="coordinator", now=DEFAULT_NOW)
+    db.commit()
+    ids = {"coop": coops[2].id, "member": person.id}
+    db.close()
+    return ids
+
+
+def test_figures_definitions_and_the_twelve_month_series(live_server, browser, year):
+    """The definitions are on the pages; the 12-month series draw; the table sorts by PAR30 and rate."""
+    from selenium.webdriver.common.by import By
+
+    _log_in(browser, live_server)
+    browser.get(f"{live_server}/admin/cooperatives/{year['coop']}?definitions=1")
+    _wait_for(browser, "#series-table")
+    definitions = browser.find_element(By.ID, "definitions").text
+    for words in ("Taux de recouvrement", "jusqu'à aujourd'hui", "PAR1, PAR30, PAR90", "7 jours"):
+        assert words in definitions, words
+    for chart in ("chart-series-rate", "chart-series-on-time", "chart-series-par30"):
+        assert browser.find_elements(By.CSS_SELECTOR, f"#{chart} svg polyline"), chart
+    rows = browser.find_elements(By.CSS_SELECTOR, "#series-table tbody tr")
+    assert len(rows) == 12 and rows[0].text.startswith("2026-01") and rows[-1].text.startswith("2026-12")
+    assert all("–" not in row.text.split()[-2:] for row in rows[1:11])  # every past month has its PAR30
+    assert browser.find_elements(By.CSS_SELECTOR, "#reminder-effect tbody tr")
+    _shot(browser, "10-figures-cooperative")
+    series = browser.find_element(By.ID, "series")
+    browser.execute_script("arguments[0].scrollIntoView()", series)
+    series.screenshot(str(ARTIFACTS / "10-figures-series.png"))
+
+    browser.get(f"{live_server}/admin/?month=2026-11")
+    _wait_for(browser, "#cooperatives-table")
+    browser.find_element(By.ID, "sort-par30").click()
+    _wait_for(browser, "#sort-par30.current")
+    names = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#cooperatives-table .coop-link")]
+    par30 = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#cooperatives-table td.par30")]
+    values = [float(v.replace(" %", "").replace(",", ".")) for v in par30]
+    assert values == sorted(values, reverse=True) and names[0] == "GIE Fatick"
+    browser.find_element(By.ID, "sort-rate").click()
+    _wait_for(browser, "#sort-rate.current")
+    rates = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#cooperatives-table td.rate")]
+    numbers = [float(v.replace(" %", "").replace(",", ".")) for v in rates]
+    assert numbers == sorted(numbers, reverse=True)
+    _shot(browser, "11-overview-series-and-sort")
+
+    browser.get(f"{live_server}/admin/members/{year['member']}")
+    _wait_for(browser, "#member-on-time")
+    assert browser.find_elements(By.CSS_SELECTOR, "td.punctuality .tag")
+    _shot(browser, "12-member-punctuality")

@@ -59,3 +59,27 @@ def test_reminders_and_gauges():
     assert ("mark", "seuil 5,0 %") in full.legend
     assert charts.gauge("x", None, "–", "ok").rects[1].w == 0
     assert charts.short_money(1_250_000) == "1,2 M" and charts.short_money(45_000) == "45 k"
+
+
+def test_a_series_leaves_a_gap_where_a_month_has_no_figure():
+    """A month without the figure (nothing due, no snapshot) breaks the line: no invented zero."""
+    from models.portfolio import SeriesPoint
+    from ussd_app.admin.charts import series_chart
+
+    points = [
+        SeriesPoint(Month(2026, m), rate, None, None)
+        for m, rate in ((8, 0.9), (9, 0.8), (10, None), (11, 0.5), (12, 0.6))
+    ]
+    chart = series_chart(points, "collection_rate", "Taux", "ok")
+    assert len(chart.lines) == 2
+    assert [len(line.points.split()) for line in chart.lines] == [2, 2]
+    dots = [r for r in chart.rects if r.css == "ok"]
+    assert [r.title for r in dots] == [
+        "aoû 2026: 90,0 %",
+        "sep 2026: 80,0 %",
+        "nov 2026: 50,0 %",
+        "déc 2026: 60,0 %",
+    ]
+    # Higher rate, higher point (SVG y grows downwards).
+    assert dots[0].y < dots[1].y < dots[3].y < dots[2].y
+    assert "oct 2026: –" in chart.description

@@ -86,8 +86,8 @@ def test_dashboard_shows_the_portfolio_figures(coordinator, db, coop):
     assert _figure(page, "fig-members") == "3"
     assert _figure(page, "fig-active-loans") == "2"
     assert _figure(page, "fig-savings") == "15 000 F"
-    # December: L-001's 01/12 (11 000) and L-002's 20/12 (10 000) fall due; nothing of it paid.
-    assert _figure(page, "fig-due") == "21 000 F"
+    # December to date (today 01/12): L-001's 01/12 (11 000) only; L-002's 20/12 is not due yet.
+    assert _figure(page, "fig-due") == "11 000 F"
     assert _figure(page, "fig-collected") == "0 F"
     for chart in (
         "chart-par30",

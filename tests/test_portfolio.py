@@ -197,7 +197,7 @@ def test_overdue_list_agrees_with_each_members_position(db, book):
 
 def test_collections_due_collected_and_cash(db, book):
     """November: what fell due, what of it is paid, cash received (reversed payments left out)."""
-    nov = collections(db, NOV, 1, book["a"].id)[0]
+    nov = collections(db, NOV, TODAY, 1, book["a"].id)[0]
     # Due in November: B 16/11, C 01/11, D 30/11, E 17/11, F 03/11, G 01/11, H1 20/11, R 05/11.
     assert nov.due == 80_000
     assert nov.collected == 10_000  # only L-R's first instalment
@@ -216,7 +216,7 @@ def test_collections_due_collected_and_cash(db, book):
 
 def test_collection_history_is_twelve_months_ending_with_the_chosen_one(db, book):
     """The chart's history holds 12 months, oldest first, and September carries L-G's payment."""
-    history = collections(db, NOV, 12, book["a"].id)
+    history = collections(db, NOV, TODAY, 12, book["a"].id)
     assert len(history) == 12 and history[0].month.key == "2025-12"
     assert history[-1].month == NOV
     september = next(c for c in history if c.month.key == "2026-09")
@@ -234,7 +234,7 @@ def test_cooperative_lines_agree_with_single_cooperative_figures(db, book):
         alone = portfolio(db, TODAY, line.id)
         assert line.portfolio.outstanding == alone.outstanding
         assert line.portfolio.par30_outstanding == alone.par30_outstanding
-        nov = collections(db, NOV, 1, line.id)[0]
+        nov = collections(db, NOV, TODAY, 1, line.id)[0]
         assert (line.collection.due, line.collection.collected, line.collection.cash_in) == (
             nov.due,
             nov.collected,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from i18n.formatting import format_money
-from models.portfolio import Bucket, Collection, ProductLine, ReminderCounts
+from models.portfolio import Bucket, Collection, ProductLine, ReminderCounts, SeriesPoint
 
 WIDTH = 360
 MONTHS = ("jan", "fév", "mar", "avr", "mai", "juin", "juil", "aoû", "sep", "oct", "nov", "déc")
@@ -40,6 +40,14 @@ class Text:
     css: str = ""
 
 
+@dataclass(frozen=True)
+class Line:
+    """A polyline through `points` ("x,y x,y …"); a gap in the data is a new Line."""
+
+    points: str
+    css: str
+
+
 @dataclass
 class Chart:
     """Shapes in a WIDTH × height box, with a title and a text description for accessibility."""
@@ -51,6 +59,7 @@ class Chart:
     texts: list[Text] = field(default_factory=list)
     legend: list[tuple[str, str]] = field(default_factory=list)
     width: float = WIDTH
+    lines: list[Line] = field(default_factory=list)
 
 
 def short_money(amount: int) -> str:
@@ -182,3 +191,63 @@ def gauge(title: str, value: float | None, shown: str, css: str, mark: float | N
         chart.legend.append(("mark", label))
     chart.texts.append(Text(WIDTH, 20, shown, "end", "value"))
     return chart
+
+
+# The three series of the 12-month history: (attribute of SeriesPoint, title, css, alert mark).
+SERIES = (
+    ("collection_rate", "Taux de recouvrement", "ok", None),
+    ("on_time_rate", "Échéances payées à l'heure", "sent", None),
+    ("par30", "PAR30 en fin de mois", "bad", 0.05),
+)
+
+
+def series_chart(points: list[SeriesPoint], attribute: str, title: str, css: str, mark=None) -> Chart:
+    """One rate per month as a line on a 0–100 % scale (or to the largest value when all are small).
+
+    A month without the figure (nothing due; no snapshot yet) leaves a gap, never a fake zero.
+    """
+    values = [getattr(p, attribute) for p in points]
+    known = [v for v in values if v is not None]
+    top = 1.0 if not known or max(known) > 0.5 else 0.5
+    base, plot = 130.0, 110.0
+    chart = Chart(
+        title=title,
+        description="; ".join(
+            f"{MONTHS[p.month.month - 1]} {p.month.year}: {percent(v)}"
+            for p, v in zip(points, values, strict=True)
+        ),
+        height=165,
+    )
+    chart.texts.append(Text(38, base - plot + 4, percent(top).replace(",0", ""), "end", "axis"))
+    chart.texts.append(Text(38, base + 4, "0 %", "end", "axis"))
+    chart.rects.append(Rect(40, base, WIDTH - 40, 1, "baseline"))
+    chart.rects.append(Rect(40, base - plot, WIDTH - 40, 1, "grid"))
+    if mark is not None and mark <= top:
+        y = base - mark / top * plot
+        chart.rects.append(Rect(40, y, WIDTH - 40, 1, "mark-line", f"seuil {percent(mark)}"))
+        chart.legend.append(("mark-line", f"seuil {percent(mark)}"))
+    slot = (WIDTH - 40) / max(len(points), 1)
+    run: list[str] = []
+    for k, (p, value) in enumerate(zip(points, values, strict=True)):
+        x = 40 + k * slot + slot / 2
+        chart.texts.append(Text(x, base + 14, MONTHS[p.month.month - 1], "middle", "axis"))
+        if value is None:
+            if run:
+                chart.lines.append(Line(" ".join(run), css))
+            run = []
+            continue
+        y = base - min(max(value, 0.0), top) / top * plot
+        run.append(f"{x:.1f},{y:.1f}")
+        chart.rects.append(
+            Rect(x - 2.5, y - 2.5, 5, 5, css, f"{MONTHS[p.month.month - 1]} {p.month.year}: {percent(value)}")
+        )
+        # Whole percents above the points: twelve "100,0" labels would run into each other.
+        chart.texts.append(Text(x, y - 6, f"{value * 100:.0f}", "middle", "axis small"))
+    if run:
+        chart.lines.append(Line(" ".join(run), css))
+    return chart
+
+
+def series_charts(points: list[SeriesPoint]) -> dict[str, Chart]:
+    """The three 12-month charts, keyed by their attribute."""
+    return {attr: series_chart(points, attr, title, css, mark) for attr, title, css, mark in SERIES}

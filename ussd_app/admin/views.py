@@ -11,7 +11,15 @@ from flask import Response, abort, redirect, render_template, request, url_for
 from models import audit
 from models.cooperative import Cooperative, Member
 from models.enums import Source
-from models.portfolio import Month, cooperative_lines, dashboard, empty_portfolio, member_file, overdue_list
+from models.portfolio import (
+    Month,
+    cooperative_lines,
+    dashboard,
+    empty_portfolio,
+    member_file,
+    overdue_list,
+    parse_sort,
+)
 from ussd_app.admin import charts
 from ussd_app.admin.pages import bp
 from ussd_app.admin.security import coordinator_only, current_user, require_cooperative
@@ -60,7 +68,8 @@ def _render_dashboard(cooperative: Cooperative | None):
     session = db_session()
     today = _today()
     month = _chosen_month(today)
-    lines = cooperative_lines(session, today, month) if cooperative is None else []
+    sort = request.args.get("sort", "")
+    lines = cooperative_lines(session, today, month, sort=sort) if cooperative is None else []
     overall = None
     if cooperative is None:
         overall = empty_portfolio(today)  # the overview's total is its table's sum, computed once
@@ -82,11 +91,14 @@ def _render_dashboard(cooperative: Cooperative | None):
         board=board,
         lines=lines,
         par_alert=PAR_ALERT,
+        sort=parse_sort(sort),
+        open_definitions=request.args.get("definitions") == "1",
         month=month,
         previous_month=month.shift(-1),
         next_month=month.shift(1) if month != Month.of(today) else None,
         charts={
             "history": charts.history_chart(board.history),
+            "series": charts.series_charts(board.series),
             "ageing": charts.ageing_chart(figures.buckets),
             "production": charts.production_chart(board.production),
             "reminders": charts.reminders_chart(board.reminders),
@@ -94,7 +106,7 @@ def _render_dashboard(cooperative: Cooperative | None):
                 "PAR30", figures.par30, charts.percent(figures.par30), "bad", mark=PAR_ALERT
             ),
             "rate": charts.gauge(
-                "Taux de remboursement",
+                "Taux de recouvrement",
                 board.collection.rate,
                 charts.percent(board.collection.rate),
                 "ok",
@@ -229,6 +241,72 @@ def _overdue_csv(cooperative: Cooperative | None) -> Response:
         buffer.getvalue(),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+COOPERATIVES_CSV_COLUMNS = (
+    "cooperative",
+    "code",
+    "region",
+    "month",
+    "through",
+    "outstanding",
+    "overdue",
+    "par1",
+    "par30",
+    "par90",
+    "month_due_to_date",
+    "month_collected",
+    "collection_rate",
+    "on_time_rate",
+    "written_off",
+    "recoveries",
+)
+
+
+def _rate(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+@bp.get("/cooperatives.csv")
+def cooperatives_csv():
+    """The cooperatives table with every figure (coordinators): rates as fractions, as `report portfolio`."""
+    from ussd_app.current import db_session
+
+    coordinator_only()
+    session = db_session()
+    today = _today()
+    month = _chosen_month(today)
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(COOPERATIVES_CSV_COLUMNS)
+    for line in cooperative_lines(session, today, month, sort=request.args.get("sort")):
+        p, c = line.portfolio, line.collection
+        writer.writerow(
+            [
+                _cell(line.name),
+                _cell(line.code),
+                _cell(line.region),
+                month.key,
+                c.through.isoformat() if c.through else "",
+                p.outstanding,
+                p.overdue,
+                _rate(p.par1),
+                _rate(p.par30),
+                _rate(p.par90),
+                c.due,
+                c.collected,
+                _rate(c.rate),
+                _rate(c.on_time_rate),
+                p.written_off_outstanding,
+                p.recoveries,
+            ]
+        )
+    return Response(
+        buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="cooperatives-{month.key}.csv"'},
     )
 
 

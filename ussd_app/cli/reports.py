@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import csv
 import sys
-from collections.abc import Sequence
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
 from sqlalchemy import select
 
 from models import Cooperative
@@ -27,8 +25,7 @@ from models.production import (
     parse_month,
     summarise,
 )
-
-report = AppGroup("report", help="Figures for coordinators.")
+from ussd_app.cli.report_group import report, table
 
 
 @report.command("production")
@@ -100,19 +97,6 @@ def _change(quantity: int, previous: int) -> str:
         return "new" if quantity else "-"
     percent = 100.0 * (quantity - previous) / previous
     return f"{quantity - previous:+,}".replace(",", " ") + f" ({percent:+.1f}%)"
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
-    """Columns padded to their widest cell; the columns in `right` (numbers) aligned right."""
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(cells)
-        ).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(headers), rule, *(line(r) for r in rows)])
 
 
 def _print_summary(summary: ProductionSummary, scope: str, as_csv: bool) -> None:
@@ -202,5 +186,5 @@ def _print_missing(rows: list[MissingMember], period: Period, scope: str, as_csv
 
 
 def register(app: Flask) -> None:
-    """Add the `report` group."""
+    """Add the `report` group (production here; portfolio and snapshots in ussd_app.cli.portfolio_report)."""
     app.cli.add_command(report)

@@ -1,0 +1,139 @@
+"""Collection and on-time rates (see docs/figures.md for the definitions shown on the pages).
+
+Collection rate of a month = what is paid today on the instalments that fell due in it ÷ their
+amount due, counting for the running month only the instalments due up to today: an instalment
+due on the 28th is not a failure on the 4th. Written-off loans stay in: what fell due on them and
+was never paid is what the rate measures.
+
+On-time rate of a month = the share of its instalments, among those whose due date has passed,
+that were fully paid on or before their due date (`Instalment.fully_paid_on`, kept by the ledger).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from models.cooperative import Member
+from models.ledger_tables import Instalment, Loan, Repayment
+from models.portfolio.months import Month, members_of, months_ending, ratio
+
+
+@dataclass
+class Collection:
+    """A month's dues up to `through`, what of them is paid today, punctuality, and the cash received."""
+
+    month: Month
+    through: date | None = None
+    due: int = 0
+    collected: int = 0
+    cash_in: int = 0
+    instalments_decided: int = 0
+    instalments_on_time: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        """Collection rate: collected ÷ due for the month's instalments due up to `through`."""
+        return ratio(self.collected, self.due)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """Instalments fully paid by their due date ÷ instalments whose due date has passed."""
+        return ratio(self.instalments_on_time, self.instalments_decided)
+
+    def add(self, due: int, paid: int, decided: int, on_time: int) -> None:
+        """Count in one group of instalments."""
+        self.due += int(due or 0)
+        self.collected += int(paid or 0)
+        self.instalments_decided += int(decided or 0)
+        self.instalments_on_time += int(on_time or 0)
+
+
+def _dues_columns(today: date) -> list:
+    """Σ due, Σ paid, instalments past due, and of those the ones fully paid by their due date."""
+    decided = Instalment.due_on < today
+    paid_by_due = Instalment.fully_paid_on <= Instalment.due_on
+    on_time = and_(decided, Instalment.fully_paid_on.is_not(None), paid_by_due)
+    return [
+        func.sum(Instalment.amount_due),
+        func.sum(Instalment.amount_paid),
+        func.sum(case((decided, 1), else_=0)),
+        func.sum(case((on_time, 1), else_=0)),
+    ]
+
+
+def collections(
+    session: Session, last: Month, today: date, count: int = 12, cooperative_id: int | None = None
+) -> list[Collection]:
+    """Collection, punctuality and cash in for `count` months ending with `last`, oldest first."""
+    months = months_ending(last, count)
+    by_month = {m: Collection(m, through=m.through(today)) for m in months}
+    first_day, last_day = months[0].first, months[-1].through(today)
+    dues = (
+        select(Instalment.due_on, *_dues_columns(today))
+        .where(Instalment.due_on.between(first_day, last_day))
+        .group_by(Instalment.due_on)
+    )
+    cash = (
+        select(Repayment.paid_on, func.sum(Repayment.amount))
+        .where(Repayment.paid_on.between(first_day, last_day), Repayment.reversed_at.is_(None))
+        .group_by(Repayment.paid_on)
+    )
+    if cooperative_id is not None:
+        dues = dues.join(Loan, Loan.id == Instalment.loan_id).where(
+            Loan.member_id.in_(members_of(cooperative_id))
+        )
+        cash = cash.where(Repayment.member_id.in_(members_of(cooperative_id)))
+    for day, due, paid, decided, on_time in session.execute(dues):
+        day = _as_date(day)
+        if Month.of(day) in by_month:
+            by_month[Month.of(day)].add(due, paid, decided, on_time)
+    for day, amount in session.execute(cash):
+        by_month[Month.of(_as_date(day))].cash_in += int(amount)
+    return [by_month[m] for m in months]
+
+
+def collection_of(
+    session: Session, month: Month, today: date, cooperative_id: int | None = None
+) -> Collection:
+    """One month's collection as of `today` (the running month counts dues up to today)."""
+    return collections(session, month, today, 1, cooperative_id)[0]
+
+
+def collections_by_cooperative(
+    session: Session, month: Month, today: date, cooperative_ids: Iterable[int]
+) -> dict[int, Collection]:
+    """One month's collection of each cooperative given, in two grouped statements."""
+    ids = list(cooperative_ids)
+    through = month.through(today)
+    result = {cid: Collection(month, through=through) for cid in ids}
+    dues = (
+        select(Member.cooperative_id, *_dues_columns(today))
+        .join(Loan, Loan.id == Instalment.loan_id)
+        .join(Member, Member.id == Loan.member_id)
+        .where(Instalment.due_on.between(month.first, through), Member.cooperative_id.in_(ids))
+        .group_by(Member.cooperative_id)
+    )
+    for cooperative_id, due, paid, decided, on_time in session.execute(dues):
+        result[cooperative_id].add(due, paid, decided, on_time)
+    cash = (
+        select(Member.cooperative_id, func.sum(Repayment.amount))
+        .join(Member, Member.id == Repayment.member_id)
+        .where(
+            Repayment.paid_on.between(month.first, through),
+            Repayment.reversed_at.is_(None),
+            Member.cooperative_id.in_(ids),
+        )
+        .group_by(Member.cooperative_id)
+    )
+    for cooperative_id, amount in session.execute(cash):
+        result[cooperative_id].cash_in = int(amount)
+    return result
+
+
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
