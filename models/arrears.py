@@ -27,6 +27,33 @@ WEEKLY_PHASE_END = 90
 THEN_EVERY = 30
 # Thresholds the officers' digest and the coordinator's pages call out.
 MILESTONES = (30, 60, 90)
+# ReminderSent.rule of an arrears day (`A15`: 15 days after D) and of a promise's day (`P<id>`).
+ARREARS_PREFIX = "A"
+PROMISE_PREFIX = "P"
+
+
+def is_arrears_rule(rule: str) -> bool:
+    """True for an arrears day's rule code (`A15`)."""
+    return rule.startswith(ARREARS_PREFIX) and rule[1:].isdigit()
+
+
+def is_promise_rule(rule: str) -> bool:
+    """True for a promise reminder's rule code (`P42`)."""
+    return rule.startswith(PROMISE_PREFIX) and rule[1:].isdigit()
+
+
+def promise_id(rule: str) -> int:
+    """The promise a `P<id>` rule reminds of."""
+    return int(rule[1:])
+
+
+def rule_group(rule: str) -> str:
+    """`arrears`, `promise`, or the due-date rule itself: how reports group reminders."""
+    if is_arrears_rule(rule):
+        return "arrears"
+    if is_promise_rule(rule):
+        return "promise"
+    return rule
 
 
 def lag(frequency: str) -> int:

@@ -388,3 +388,23 @@ def test_a_digest_ignores_stop_and_the_budget_but_waits_for_daytime(coded, db, c
     assert all(v.action == presend.SEND for v in later.values())
     night = presend.review(db, rows, now=at(monday, 21), config=tight)
     assert all(v.action == presend.CANCEL for v in night.values())
+
+
+def test_the_reminder_effect_reports_arrears_days_as_one_line(coded, db, coop):
+    """Every arrears day's rule (`A8`, `A15` …) counts under `arrears` in "whether reminders work"."""
+    from sqlalchemy import update
+
+    from models.portfolio.months import Month
+    from models.portfolio.reminder_effect import reminder_effect
+
+    member = f.member(db, coop)
+    f.loan(db, member, frequency=Frequency.WEEKLY, installments=30, first_due_on=START)
+    db.commit()
+    walk(coded, START, START + timedelta(days=30))
+    db.execute(update(OutboundSms).values(status=SmsStatus.SENT))
+    db.commit()
+    effects = reminder_effect(db, Month.of(START + timedelta(days=30)), START + timedelta(days=30), count=2)
+    rules = {e.rule for e in effects}
+    assert "arrears" in rules and not any(r.startswith("A") and r[1:].isdigit() for r in rules)
+    arrears = sum(e.reminded for e in effects if e.rule == "arrears")
+    assert arrears == len(fired(db, recovery=True))

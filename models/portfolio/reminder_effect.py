@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
+from models.arrears import rule_group
 from models.enums import SmsStatus
 from models.ledger_tables import Instalment
 from models.messaging import OutboundSms, ReminderSent
@@ -74,7 +75,8 @@ def reminder_effect(
     cells: dict[tuple[str, Month], ReminderEffect] = {}
     for rule, day, reminded, paid_count, open_count in session.execute(stmt):
         month = Month.of(day if isinstance(day, date) else date.fromisoformat(str(day)[:10]))
-        cell = cells.setdefault((rule, month), ReminderEffect(rule, month))
+        group = rule_group(rule)  # every arrears day is one line, every promise another
+        cell = cells.setdefault((group, month), ReminderEffect(group, month))
         cell.reminded += int(reminded)
         cell.paid_within += int(paid_count or 0)
         cell.open += int(open_count or 0)

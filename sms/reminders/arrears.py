@@ -17,38 +17,25 @@ from datetime import date
 from sqlalchemy import Date, String, and_, case, cast, exists, literal, or_, select
 from sqlalchemy.orm import Session
 
-from models.arrears import MONTHLY_LAG, WEEKLY_LAG, arrears_due_dates, is_oldest_unpaid, oldest_unpaid_due
+from models.arrears import (
+    ARREARS_PREFIX,
+    MONTHLY_LAG,
+    PROMISE_PREFIX,
+    WEEKLY_LAG,
+    arrears_due_dates,
+    is_arrears_rule,
+    is_oldest_unpaid,
+    is_promise_rule,
+    oldest_unpaid_due,
+    promise_id,
+    rule_group,
+)
+
+__all__ = ["is_arrears_rule", "is_promise_rule", "plan", "promise_id", "rule_group"]
 from models.enums import Frequency, LoanStatus
 from models.ledger_tables import Instalment, Loan
 from models.messaging import ReminderSent
 from models.promises import Promise, PromiseStatus
-
-ARREARS_PREFIX = "A"
-PROMISE_PREFIX = "P"
-
-
-def is_arrears_rule(rule: str) -> bool:
-    """True for an arrears day's rule code (`A15`)."""
-    return rule.startswith(ARREARS_PREFIX) and rule[1:].isdigit()
-
-
-def is_promise_rule(rule: str) -> bool:
-    """True for a promise reminder's rule code (`P42`)."""
-    return rule.startswith(PROMISE_PREFIX) and rule[1:].isdigit()
-
-
-def promise_id(rule: str) -> int:
-    """The promise a `P<id>` rule reminds of."""
-    return int(rule[1:])
-
-
-def rule_group(rule: str) -> str:
-    """`arrears`, `promise`, or the due-date rule itself: how reports group reminders."""
-    if is_arrears_rule(rule):
-        return "arrears"
-    if is_promise_rule(rule):
-        return "promise"
-    return rule
 
 
 def running_promise(day: date):
