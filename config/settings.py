@@ -89,6 +89,8 @@ class Config:
     REMINDER_HOUR: int = 9
     QUIET_HOURS: tuple[int, int] = (20, 8)
     INSTALMENT_ROUNDING: int = 5
+    # An SMS payment, deposit or withdrawal below this is held until resent with OK (a dropped "000").
+    MIN_PLAUSIBLE_AMOUNT: int = 100
     PRODUCTION_RECEIPT_SMS: bool = False
     # The largest amount any entry point accepts (SMS, USSD, CSV): far above a member's dealings,
     # far below what the database's integer columns hold.
@@ -131,6 +133,7 @@ class TestConfig(Config):
 
     APP_ENV: str = "test"
     TESTING: bool = True
+    USSD_SERVICE_CODES: tuple[str, ...] = ("*384*123#",)
     PIN_SECRET: str = "test-pin-secret"
     SECRET_KEY: str = "test-secret-key"
 
@@ -143,6 +146,7 @@ _PARSERS = {
     "REMINDER_HOUR": (int, lambda v: 0 <= v <= 23, "an hour from 0 to 23"),
     "INSTALMENT_ROUNDING": (int, lambda v: v >= 1, "a whole number of XOF, at least 1"),
     "MAX_AMOUNT": (int, lambda v: 1 <= v <= AMOUNT_CEILING, "a whole number of XOF from 1 to 10^12"),
+    "MIN_PLAUSIBLE_AMOUNT": (int, lambda v: v >= 1, "a whole number of XOF, at least 1"),
     "PURGE_MONTHS": (int, lambda v: v >= 1, "a whole number of months, at least 1"),
     "QUIET_HOURS": (_hours, lambda v: True, "hours such as 20-8"),
     "PRODUCTION_RECEIPT_SMS": (_flag, lambda v: True, "on or off"),

@@ -47,6 +47,15 @@ LONGEST: dict[str, object] = {
     "problem": "Montant ABCDEFGHIJKLMNOPQRST non reconnu.",
     "syntax": "PAY <membre> <montant> [pret] [JJ/MM]",
     "example": "PAY M12 5000",
+    "ussd": "*384*12345#",
+    "again": "PAY 77 000 00 07 5 OK",
+    "count": 12,
+    "items": "4821 M0012 150 000 F; 4822 M0013 150 000 F; 4823 M0014 150 000 F; +9",
+    "time": "23:59",
+    "left": "12 500 000 F",
+    "late": "12 500 000 F",
+    "summary": "Reste 12 500 000 F, dont 12 500 000 F en retard.",
+    "replaces": "",
 }
 
 

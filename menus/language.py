@@ -18,6 +18,8 @@ def set_language(hop: Hop) -> str:
     )
     hop.identity.language = hop.value
     hop.wrote = True
+    # Rendered after the change, so the member reads the confirmation in the language just chosen.
+    hop.fail(N_("Langue enregistrée."))
     return "main"
 
 

@@ -12,12 +12,15 @@ task with a new key.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from i18n.catalog import N_
 from i18n.gsm7 import fold
 from menus.hop import Hop
 from menus.screens import Choice, Decide, Invalid, Option, Screen
+from models.activity import ProductionReport
 from models.cooperative import Member, Product
 from models.enums import SmsKind
 from models.errors import Refused
@@ -70,11 +73,20 @@ def product_choices(hop: Hop) -> list[Choice]:
         hop.view["title"] = hop.t(
             N_("Votre coopérative n'a pas encore de produits à déclarer. Voyez votre trésorier.")
         )
-    return [Choice(display_name(p.name), p.id) for p in products]
+    choices = [Choice(display_name(p.name), p.id) for p in products]
+    if products:
+        choices.append(Choice(hop.t(N_("Mes déclarations")), MINE))
+    return choices
+
+
+MINE = "mine"  # the last choice of the list: the member's own reports
+RECENT_WEEKS = 4
 
 
 def choose_product(hop: Hop) -> str:
     """Start a report of the chosen product for this week; the key of this hop names the report."""
+    if hop.value == MINE:
+        return "production_mine"
     for key in TASK_KEYS:
         hop.ctx.pop(key, None)
     hop.ctx.update(pp=hop.value, pw=reportable_weeks(hop.today)[0].key, pk=hop.idempotency_key)
@@ -118,12 +130,34 @@ def week_label(hop: Hop, week: Week) -> str:
     return hop.t(N_("Semaine du {start} au {end}"), **dates)
 
 
+def current_quantity(hop: Hop, week: Week) -> int | None:
+    """What the member already reported of this product for this week (what a new report replaces)."""
+    return hop.db.scalar(
+        select(ProductionReport.quantity).where(
+            ProductionReport.member_id == hop.member_id,
+            ProductionReport.product_id == hop.ctx["pp"],
+            ProductionReport.iso_year == week.year,
+            ProductionReport.iso_week == week.number,
+            ProductionReport.superseded_at.is_(None),
+        )
+    )
+
+
 def confirm_view(hop: Hop) -> dict:
-    """Product, quantity, unit and week of the report about to be saved."""
+    """Product, quantity, unit and week of the report about to be saved, and what it replaces."""
+    fields = product_fields(hop)
+    week = Week.parse(hop.ctx["pw"])
+    earlier = current_quantity(hop, week)
+    replaces = ""
+    if earlier is not None:
+        replaces = "\n" + hop.t(
+            N_("Remplace {old} {unit}."), old=format_quantity(earlier), unit=fields["unit"]
+        )
     return {
-        **product_fields(hop),
+        **fields,
         "quantity": format_quantity(hop.ctx["pq"]),
-        "week": week_label(hop, Week.parse(hop.ctx["pw"])),
+        "week": week_label(hop, week),
+        "replaces": replaces,
     }
 
 
@@ -180,12 +214,47 @@ def saved_view(hop: Hop) -> dict:
     """What was saved, with its reference, and the report it replaced (the figures do not add up)."""
     old = hop.ctx.get("po")
     note = "\n" + hop.t(N_("Remplace votre déclaration {old}."), old=old) if old else ""
+    week = Week.parse(hop.ctx["pw"])
     return {
         **product_fields(hop),
         "quantity": format_quantity(hop.ctx["pq"]),
         "ref": hop.ctx.get("pr", ""),
         "note": note,
+        "start": f"{week.monday:%d/%m}",
+        "end": f"{week.sunday:%d/%m}",
     }
+
+
+def my_reports(hop: Hop) -> list[str]:
+    """The member's current reports of the last 4 weeks, newest week first: `30/11 Moringa 98 kg`."""
+    this_week = Week.of(hop.today)
+    weeks = [Week.of(this_week.monday - timedelta(weeks=k)) for k in range(RECENT_WEEKS)]
+    rows = hop.db.execute(
+        select(
+            ProductionReport.iso_year,
+            ProductionReport.iso_week,
+            ProductionReport.quantity,
+            Product.name,
+            Product.unit,
+        )
+        .join(Product, Product.id == ProductionReport.product_id)
+        .where(
+            ProductionReport.member_id == hop.member_id,
+            ProductionReport.superseded_at.is_(None),
+            ProductionReport.iso_year * 100 + ProductionReport.iso_week
+            >= weeks[-1].year * 100 + weeks[-1].number,
+        )
+        .order_by(ProductionReport.iso_year.desc(), ProductionReport.iso_week.desc(), Product.name)
+    ).all()
+    if not rows:
+        return [hop.t(N_("Aucune déclaration ces 4 semaines."))]
+    return [
+        f"{Week(year, number).monday:%d/%m} {display_name(name)[:SHORT_NAME]} {format_quantity(qty)} {unit}"
+        for year, number, qty, name, unit in rows
+    ]
+
+
+SHORT_NAME = 18  # a line of "My reports" stays on one screen line with a 20-character unit
 
 
 # --- the optional SMS receipt ------------------------------------------------------------------
@@ -234,7 +303,13 @@ SCREENS = [
         "production",
         "{title}",
         choices=product_choices,
-        then=Decide(choose_product, "production_qty"),
+        then=Decide(choose_product, "production_qty", "production_mine"),
+    ),
+    Screen(
+        "production_mine",
+        N_("Vos déclarations (4 semaines):"),
+        lines=my_reports,
+        back="production",
     ),
     Screen(
         "production_qty",
@@ -243,11 +318,13 @@ SCREENS = [
         accept=quantity,
         save_as="pq",
         then="production_confirm",
+        back="production",
+        zero_back=True,  # a quantity is never 0: `0` goes back to the products, as on menus
         resumable=True,
     ),
     Screen(
         "production_confirm",
-        "{product}: {quantity} {unit}\n{week}",  # names and numbers only: nothing to translate
+        "{product}: {quantity} {unit}\n{week}{replaces}",  # names and numbers: nothing to translate
         view=confirm_view,
         options=[
             Option("1", N_("Confirmer"), Decide(save, "production_saved", "production", "production_week")),
@@ -268,7 +345,7 @@ SCREENS = [
     ),
     Screen(
         "production_saved",
-        N_("Enregistré. Réf {ref}\n{product}: {quantity} {unit}{note}"),
+        N_("Enregistré. Réf {ref}\n{product}: {quantity} {unit} ({start}-{end}){note}"),
         view=saved_view,
         options=[Option("1", N_("Autre produit"), "production")],
         back=None,

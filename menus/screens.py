@@ -57,6 +57,13 @@ class Option:
     when: Callable[[Hop], bool] | None = None  # shown and accepted only when true
 
 
+class Heading(str):
+    """A section heading among a paged list's lines: repeated atop a page that continues its
+    section, never left as the last line of a page."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True)
 class Choice:
     """One item of a data-driven list (a loan, a product); numbered 1..n across pages."""
@@ -85,6 +92,8 @@ class Screen:
     # Part of a multi-step task a dropped session may resume (docs/design.md, "The USSD session").
     resumable: bool = False
     nav: bool = True  # `00` (and on menus `0`/`98`) navigate; False before the PIN is entered
+    # A free-input screen whose entries are never 0 (a quantity) lets `0` go back, as menus do.
+    zero_back: bool = False
 
     @property
     def is_input(self) -> bool:

@@ -82,6 +82,7 @@ class SmsKind(StrEnum):
     REMINDER = "reminder"
     BROADCAST = "broadcast"
     DIGEST = "digest"
+    PAUSE = "pause"  # the one notice that replies to a sender pause, and until when; never limited
 
     @property
     def is_bulk(self) -> bool:

@@ -20,6 +20,7 @@ from models.ledger import reverse_repayment
 from models.ledger_tables import Repayment
 from models.membership import PhoneChange, set_phone
 from models.position import member_position
+from sms.commands.texts import USSD_SERVICE
 from sms.outbox import queue_sms
 
 MOVED_AWAY = N_(
@@ -28,7 +29,7 @@ MOVED_AWAY = N_(
 )
 MOVED_HERE = N_(
     "{coop}: ce numéro est maintenant celui de votre compte Mbolo. "
-    "Au prochain appel, choisissez votre code PIN (4 chiffres)."
+    "Composez {ussd} et choisissez votre code PIN (4 chiffres)."
 )
 REVERSED = N_(
     "{coop}: le paiement {receipt} de {amount} du {day} a été annulé par la coopérative. "
@@ -61,7 +62,10 @@ def move_phone(
     if change.old:
         text = translate(member.language, MOVED_AWAY, coop=coop.code, last=phone[-2:])
         queue_sms(session, to=change.old, text=text, **notice)
-    queue_sms(session, to=phone, text=translate(member.language, MOVED_HERE, coop=coop.code), **notice)
+    # The code the member dials (the first of USSD_SERVICE_CODES) is named, never "the service".
+    ussd = next(iter(config.USSD_SERVICE_CODES), None) or translate(member.language, USSD_SERVICE)
+    text = translate(member.language, MOVED_HERE, coop=coop.code, ussd=ussd)
+    queue_sms(session, to=phone, text=text, **notice)
     return change
 
 

@@ -64,7 +64,7 @@ def test_set_phone_moves_the_member_clears_the_pin_and_tells_both_numbers(runner
     assert (old.to, old.kind, old.language) == ("+221771234567", "notice", "wo")
     assert "...33" in old.text and "NDB" in old.text
     assert (new.to, new.kind) == ("+221701112233", "notice")
-    assert "PIN" in new.text
+    assert "PIN" in new.text and "*384*123#" in new.text  # the code to dial, named
     (event,) = audit_events(runtime, "member.set_phone")
     assert event.reason == "lost her phone" and event.actor.startswith("user:")
     assert (event.before["phone"], event.after["phone"]) == ("+221771234567", "+221701112233")

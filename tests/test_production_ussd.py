@@ -11,7 +11,7 @@ from sqlalchemy import event, select
 
 from i18n.gsm7 import septets
 from menus.production import display_name
-from models import OutboundSms, ProductionReport
+from models import OutboundSms, Product, ProductionReport
 from models.clock import DAKAR
 from models.codes import is_valid
 from models.enums import Language
@@ -92,7 +92,8 @@ def outbox(db) -> list[OutboundSms]:
 def test_a_full_report(db, awa, phone):
     """Product, quantity, confirmation, saved: a CON screen with the reference, then the menu."""
     assert open_production(phone) == (
-        "Déclarer production. Quel produit ?\n1 Arachide\n2 Lait caillé\n3 Mil\n0 Retour 00 Menu"
+        "Déclarer production. Quel produit ?\n1 Arachide\n2 Lait caillé\n3 Mil\n4 Mes déclarations\n"
+        "0 Retour 00 Menu"
     )
     assert phone.press("1") == "Arachide: quantité en kg ?\n00 Menu"
     assert phone.press("120") == (
@@ -102,7 +103,11 @@ def test_a_full_report(db, awa, phone):
     saved = phone.press("1")
     assert not phone.ended
     [report] = reports(db)
-    assert saved == f"Enregistré. Réf {report.reference}\nArachide: 120 kg\n1 Autre produit\n00 Menu"
+    # The saved screen names the week by its dates.
+    assert (
+        saved
+        == f"Enregistré. Réf {report.reference}\nArachide: 120 kg (30/11-06/12)\n1 Autre produit\n00 Menu"
+    )
     assert is_valid(report.reference)
     assert (report.member_id, report.quantity, report.iso_year, report.iso_week) == (awa.id, 120, 2026, 49)
     assert report.source == "ussd" and report.superseded_at is None
@@ -110,15 +115,24 @@ def test_a_full_report(db, awa, phone):
     assert outbox(db) == []  # PRODUCTION_RECEIPT_SMS is off by default
 
 
-@pytest.mark.parametrize("entry", ["0", "-5", "abc", "12kg", "1.5", "1 200", "100001", "999999999999"])
+@pytest.mark.parametrize("entry", ["-5", "abc", "12kg", "1.5", "1 200", "100001", "999999999999"])
 def test_each_invalid_quantity_re_prompts_with_the_range(db, phone, entry):
-    """Zero, negatives, letters, decimals and absurd values show the range and ask again."""
+    """Negatives, letters, decimals and absurd values show the range and ask again (0 goes back)."""
     open_production(phone)
     phone.press("1")
     screen = phone.press(entry)
     assert screen == "Tapez un nombre entier de 1 à 100 000.\nArachide: quantité en kg ?\n00 Menu"
     assert not phone.ended
     assert phone.press("75").startswith("Arachide: 75 kg\n")
+    assert reports(db) == []
+
+
+def test_0_on_the_quantity_screen_goes_back_to_the_products(db, phone):
+    """A quantity is never 0, so `0` there goes back, as on menus; nothing is saved."""
+    open_production(phone)
+    phone.press("1")
+    assert phone.press("0").startswith("Déclarer production. Quel produit ?\n1 Arachide")
+    assert phone.press("2") == "Lait caillé: quantité en litre ?\n00 Menu"
     assert reports(db) == []
 
 
@@ -233,13 +247,17 @@ def test_a_second_report_for_the_same_week_supersedes_the_first(db, phone):
     phone.press("1")
     assert phone.press("1").startswith("Déclarer production. Quel produit ?")  # 1 Another product
     phone.press("1")
-    phone.press("150")
+    # Before confirming, the member sees what the new figure replaces.
+    assert phone.press("150") == (
+        "Arachide: 150 kg\nCette semaine (30/11-06/12)\nRemplace 120 kg.\n"
+        "1 Confirmer\n2 Annuler\n3 Changer de semaine\n0 Retour 00 Menu"
+    )
     screen = phone.press("1")
     first, second = reports(db)
     assert first.superseded_at is not None and second.superseded_at is None
     assert (first.quantity, second.quantity) == (120, 150)
     assert screen == (
-        f"Enregistré. Réf {second.reference}\nArachide: 150 kg\n"
+        f"Enregistré. Réf {second.reference}\nArachide: 150 kg (30/11-06/12)\n"
         f"Remplace votre déclaration {first.reference}.\n1 Autre produit\n00 Menu"
     )
 
@@ -427,3 +445,34 @@ def test_the_receipt_fits_one_sms_with_long_names(db, runtime, client):
         assert sms.segments == 1 and septets(sms.text) <= 160, sms.text
         assert "100 000 sac de 50 kg" in sms.text
         assert "Couscous de mil enrichi au niébé" in sms.text
+
+
+def test_my_reports_lists_the_last_4_weeks_newest_first(db, awa, phone, clock):
+    """2 → last choice: the member's current reports of this week and the 3 before, not older ones."""
+    from datetime import timedelta
+
+    from models.production import Week, save_report
+
+    products = {p.name: p for p in db.scalars(select(Product))}
+    for weeks_ago, name, quantity in [
+        (0, "Arachide", 98),
+        (1, "Mil", 40),
+        (3, "Lait caillé", 12),
+        (4, "Mil", 7),
+    ]:
+        save_report(
+            db,
+            member=awa,
+            product=products[name],
+            quantity=quantity,
+            week=Week.of(clock.today() - timedelta(weeks=weeks_ago)),
+            now=clock.now(),
+            idempotency_key=None,
+        )
+    db.commit()
+    open_production(phone)
+    assert phone.press("4") == (
+        "Vos déclarations (4 semaines):\n30/11 Arachide 98 kg\n23/11 Mil 40 kg\n09/11 Lait caillé 12 litre\n"
+        "0 Retour 00 Menu"
+    )
+    assert phone.press("0").startswith("Déclarer production. Quel produit ?")

@@ -143,29 +143,54 @@ def test_503_when_the_message_cannot_be_stored(runtime, tmp_path):
     assert _post(client, "STOP", "in-1").status_code == 503
 
 
-def test_a_member_gets_at_most_5_replies_an_hour(client, db, member, clock):
-    """The sixth message within the hour is handled but not answered; an hour later replies resume."""
-    for i in range(6):
+def _kinds(db, to: str = PHONE) -> list[str]:
+    return [row.kind for row in _replies(db, to)]
+
+
+def test_a_member_gets_at_most_5_replies_an_hour_then_one_pause_notice(client, db, member, clock):
+    """The sixth message within the hour gets one notice saying when replies resume; the seventh nothing."""
+    for i in range(7):
         _post(client, "AIDE", f"in-{i}")
         clock.advance(minutes=5)
-    assert len(_replies(db)) == 5
-    assert db.scalar(select(func.count(InboundSms.id)).where(InboundSms.status == InboundStatus.HANDLED)) == 6
+    assert _kinds(db) == [SmsKind.REPLY] * 5 + [SmsKind.PAUSE]
+    pause = _replies(db)[-1]
+    # Replies at 10:00 … 10:20 Dakar (clock starts 10:00 UTC = 10:00 Dakar): the first slot frees at 11:00.
+    assert pause.language == "wo" and "11:00" in pause.text
+    assert db.scalar(select(func.count(InboundSms.id)).where(InboundSms.status == InboundStatus.HANDLED)) == 7
     db.commit()
-    clock.advance(minutes=40)
+    clock.advance(minutes=30)  # 11:05: the 10:00 reply has left the hour
     _post(client, "AIDE", "in-later")
-    assert len(_replies(db)) == 6
+    assert _kinds(db)[-1] == SmsKind.REPLY
+    _post(client, "AIDE", "in-later-2")  # 5th of the hour (10:10, 10:15, 10:20, 11:05, 11:05)
+    _post(client, "AIDE", "in-later-3")
+    # A new pause after the replies sent at 11:05: one notice again, naming when 10:10's slot frees.
+    assert _kinds(db)[-3:] == [SmsKind.REPLY, SmsKind.REPLY, SmsKind.PAUSE]
+    assert "11:10" in _replies(db)[-1].text
 
 
-def test_a_number_that_is_not_a_member_gets_one_reply_a_day(client, db, clock):
-    """Strangers: one reply per Dakar calendar day."""
+def test_a_number_that_is_not_a_member_gets_one_reply_a_day_then_one_pause_notice(client, db, clock):
+    """Strangers: one reply per Dakar calendar day, one notice that replies resume tomorrow."""
     stranger = "+221770008888"
     _post(client, "AIDE", "in-1", sender=stranger)
     clock.advance(hours=3)
     _post(client, "AIDE", "in-2", sender=stranger)
-    assert len(_replies(db, stranger)) == 1
+    _post(client, "AIDE", "in-2b", sender=stranger)
+    assert _kinds(db, stranger) == [SmsKind.REPLY, SmsKind.PAUSE]
+    assert "demain" in _replies(db, stranger)[-1].text
     clock.advance(hours=12)  # the next day in Dakar (10:00 + 15 h = 01:00)
     _post(client, "AIDE", "in-3", sender=stranger)
-    assert len(_replies(db, stranger)) == 2
+    assert _kinds(db, stranger) == [SmsKind.REPLY, SmsKind.PAUSE, SmsKind.REPLY]
+
+
+def test_a_treasurer_is_answered_up_to_60_an_hour_then_told_once(client, db, clock):
+    """Officers always get their reply; the 61st in an hour is one notice, the 62nd nothing."""
+    f.member(db, f.coop(db), phone=PHONE, role="treasurer")
+    db.commit()
+    for i in range(62):
+        _post(client, "AIDE", f"in-{i}")
+        clock.advance(seconds=30)
+    assert _kinds(db) == [SmsKind.REPLY] * 60 + [SmsKind.PAUSE]
+    assert "11:00" in _replies(db)[-1].text  # 60 replies from 10:00 Dakar: the first frees at 11:00
 
 
 def test_receipts_are_not_limited(db, clock, member, runtime):

@@ -218,12 +218,13 @@ def test_the_language_is_switched_persisted_and_used_at_the_next_dial(db, awa, p
     phone.press(PIN)
     assert phone.press("5") == "Choisissez votre langue:\n1 Francais\n2 Wolof\n3 English\n0 Retour 00 Menu"
     menu = phone.press("2")
-    assert menu.startswith("Mbolo - Tannal\n1 Sa xaalis")
+    # The confirmation is in the language just chosen, above the menu in it.
+    assert menu.startswith("Làkk wi bindu na.\nMbolo - Tannal\n1 Sa xaalis")
     assert fresh(db, awa).language == "wo"
     assert phone.dial() == "Mbolo. Bindal sa kod PIN:"
     phone.press(PIN)
     phone.press("5")
-    assert phone.press("3").startswith("Mbolo - Menu\n1 Balance")
+    assert phone.press("3").startswith("Language saved.\nMbolo - Menu\n1 Balance")
     assert phone.press("1").startswith("Savings: 12 500 F")
 
 
@@ -244,7 +245,8 @@ def test_inactive_member_keeps_balance_language_and_pin_only(db, coop, client):
 
 
 def test_my_loan_with_one_loan_goes_straight_to_its_detail(db, awa, phone):
-    """One loan: no list; instalments due with their unpaid amount; 0 back to the menu."""
+    """One loan: no list; what is left and what of it is late first, then instalments due with
+    their unpaid amount, late ones marked; 0 back to the menu."""
     give_pin(db, awa, PIN, "test-pin-secret")
     f.loan(db, awa, reference="L-7", principal=20_000, interest=0, installments=2)
     record_repayment(db, member=awa, amount=4_000, paid_on=date(2026, 11, 3), now=DEFAULT_NOW, source="cli")
@@ -252,9 +254,15 @@ def test_my_loan_with_one_loan_goes_straight_to_its_detail(db, awa, phone):
     phone.dial()
     phone.press(PIN)
     assert phone.press("3") == (
-        "Pret L-7\nA payer:\n01/11/2026 6 000 F\n01/12/2026 10 000 F\n"
-        "Derniers paiements:\n03/11/2026 4 000 F\n0 Retour 00 Menu"
+        "Pret L-7\nReste 16 000 F, dont 6 000 F en retard.\nA payer:\n01/11/2026 6 000 F retard\n"
+        "01/12/2026 10 000 F\n98 Suite 0 Retour 00 Menu"
     )
+    # The next section's heading starts the next page rather than ending this one.
+    assert phone.press("98") == (
+        "Pret L-7\nReste 16 000 F, dont 6 000 F en retard.\nDerniers paiements:\n03/11/2026 4 000 F\n"
+        "0 Retour 00 Menu"
+    )
+    phone.press("0")
     assert phone.press("0").startswith("Mbolo - Menu")
 
 
@@ -269,14 +277,20 @@ def test_my_loan_without_loan_says_so(awa, phone, db):
 def test_several_loans_list_first_and_back_returns_to_the_list(db, awa, phone):
     """Two loans: the list, then a loan's detail; 0 goes back to the list, 00 to the menu."""
     give_pin(db, awa, PIN, "test-pin-secret")
-    f.loan(db, awa, reference="L-A", principal=50_000, interest=5_000)
+    loan_a = f.loan(db, awa, reference="L-A", principal=50_000, interest=5_000)
     f.loan(db, awa, reference="L-B", principal=20_000, interest=0, disbursed_on=date(2026, 11, 1))
+    record_repayment(
+        db, member=awa, amount=5_000, paid_on=date(2026, 11, 3), now=DEFAULT_NOW, source="cli", loan=loan_a
+    )
     db.commit()
     phone.dial()
     phone.press(PIN)
-    assert phone.press("3") == "Vos prets en cours:\n1 L-A 55 000 F\n2 L-B 20 000 F\n0 Retour 00 Menu"
+    # What is left of each loan, not what was lent (55 000 F for L-A).
+    assert phone.press("3") == "Vos prets en cours:\n1 L-A 50 000 F\n2 L-B 20 000 F\n0 Retour 00 Menu"
     assert phone.press("3").startswith("Choix invalide")
-    assert phone.press("2").startswith("Pret L-B\nA payer:\n01/12/2026 2 000 F")
+    assert phone.press("2").startswith(
+        "Pret L-B\nReste 20 000 F, rien en retard.\nA payer:\n01/12/2026 2 000 F"
+    )
     assert phone.press("0").startswith("Vos prets en cours:")
     phone.press("1")
     assert phone.press("00").startswith("Mbolo - Menu")
@@ -315,8 +329,22 @@ def test_paging_forward_and_back_through_a_long_history(db, awa, phone):
         pages.append(phone.press("98"))
     assert len(pages) >= 5
     assert all(len(p) <= 160 for p in pages)
-    assert pages[0].startswith("Pret L-W\nA payer:")
+    assert pages[0].startswith("Pret L-W\nReste 63 220 F, dont 63 220 F en retard.\nA payer:")
     assert "Derniers paiements:" in "".join(pages)
+    # Every page carries the loan and the section its lines belong to; no page ends on a heading.
+    headings = ("A payer:", "Derniers paiements:")
+    for page in pages:
+        lines = page.split("\n")
+        assert lines[:2] == ["Pret L-W", "Reste 63 220 F, dont 63 220 F en retard."]
+        assert lines[2] in headings, page
+        assert lines[-2] not in headings, page
+    # A wrong key re-shows the page with its heading (the hint says which keys to type).
+    again = phone.press("7")
+    assert again.split("\n")[:3] == [
+        "Tapez 98 (suite), 0 (retour) ou 00 (menu).",
+        "Pret L-W",
+        "Reste 63 220 F, dont 63 220 F en retard.",
+    ]
     # newest payment first, oldest last
     body = "\n".join(pages)
     assert body.index("1 039 F") < body.index("1 000 F")

@@ -15,6 +15,7 @@ from menus.registry import ENTRY, REGISTRY
 from menus.screens import Decide
 from models import Member, Product
 from tests.conftest import DEFAULT_NOW
+from tests.holes import holes
 from ussd_app.engine import ENGINE, MAIN
 from ussd_app.tour import NEW_PIN, PIN, Line, identity_of, sample_member, tour
 
@@ -98,7 +99,7 @@ TABLE = [
     ("production", "0", "main"),
     ("production_qty", "120", "production_confirm"),
     ("production_qty", "98", "production_confirm"),
-    ("production_qty", "0", "production_qty"),
+    ("production_qty", "0", "production"),  # a quantity is never 0: `0` goes back
     ("production_qty", "abc", "production_qty"),
     ("production_qty", "100001", "production_qty"),
     ("production_qty", "00", "main"),
@@ -160,6 +161,8 @@ def test_every_screen_renders_within_160_gsm7_characters(runtime, rich, language
     renderings = tour(runtime, rich, language)
     too_long = [(r.state, septets(r.text), r.text) for r in renderings if septets(r.text) > 160]
     assert not too_long, too_long
+    holed = [(r.state, r.text) for r in renderings if holes(r.text)]
+    assert not holed, holed
     assert all(is_gsm7(r.text) for r in renderings)
     cut = [r.__dict__.get("screen") for r in caplog.records if r.getMessage() == "ussd.screen_too_long"]
     assert not cut, f"screens cut at 160 characters: {cut}"

@@ -22,11 +22,14 @@ from i18n.catalog import N_
 from i18n.gsm7 import septets
 from menus.hop import Hop
 from menus.registry import ENTRY, REGISTRY
-from menus.screens import Decide, Invalid, Registry, Screen, Target
+from menus.screens import Decide, Heading, Invalid, Registry, Screen, Target
 
 START = "start"
 MAIN = "main"
 LIMIT = 160
+INVALID_CHOICE = N_("Choix invalide. Tapez un des numéros.")
+PAGED_KEYS = N_("Tapez 98 (suite), 0 (retour) ou 00 (menu).")
+NO_MORE_PAGE = N_("Pas d'autre page.")
 log = logging.getLogger("mbolo.ussd")
 
 
@@ -127,7 +130,7 @@ class Engine:
             if raw == "00" and MAIN in self.registry:
                 self.go(hop, MAIN)
                 return
-            if not screen.is_input and raw == "0":
+            if raw == "0" and (not screen.is_input or screen.zero_back):
                 if hop.page > 1:
                     hop.page -= 1
                     return
@@ -165,9 +168,9 @@ class Engine:
                 save = (screen.save_as, hop.value) if screen.save_as else None
                 return self.resolve(screen.then, hop), save
         if screen.options or screen.choices is not None:
-            raise Invalid(N_("Choix invalide. Tapez un des numéros."))
+            raise Invalid(INVALID_CHOICE)
         if screen.is_paged:
-            raise Invalid(N_("Tapez 98 (suite), 0 (retour) ou 00 (menu)."))
+            raise Invalid(PAGED_KEYS)
         raise Invalid(N_("Tapez 0 (retour) ou 00 (menu)."))
 
     # --- rendering -------------------------------------------------------------------------------
@@ -184,11 +187,11 @@ class Engine:
         if hop.page > len(pages):
             hop.page = len(pages)
             if hop.hint is None:
-                hop.fail(N_("Pas d'autre page."))
+                hop.fail(NO_MORE_PAGE)
         page_items = pages[hop.page - 1]
         footer = self._footer(screen, hop, more=hop.page < len(pages))
         hint = hop.t(hop.hint, **hop.hint_values) if hop.hint else ""
-        body = _fit(hint, head, page_items, footer, title_first=bool(screen.options or screen.is_paged))
+        body = _fit(hint, head, page_items, footer, menu=bool(screen.options), paged=screen.is_paged)
         if septets(body) > LIMIT:
             # The graph test keeps every screen within the limit; this guards against data it missed.
             log.warning("ussd.screen_too_long", extra={"screen": screen.name, "chars": septets(body)})
@@ -224,17 +227,26 @@ class Engine:
         return " ".join(parts)
 
     def _pages(self, head: str, items: list[str], hop: Hop, screen: Screen) -> list[list[str]]:
-        """Split items greedily so that head + items + the fullest footer fit on each page."""
+        """Split items greedily so that head + items + the fullest footer fit on each page.
+
+        A section `Heading` never ends a page and is repeated atop a page continuing its section.
+        """
         if not items or not screen.is_paged:
             return [items]
         room = LIMIT - septets(head) - 1 - septets(self._longest_footer(hop)) - 1
         pages: list[list[str]] = [[]]
         used = 0
+        section: str | None = None
         for item in items:
             cost = septets(item) + 1
             if pages[-1] and used + cost > room:
-                pages.append([])
-                used = 0
+                carried = [pages[-1].pop()] if isinstance(pages[-1][-1], Heading) else []
+                if not carried and section is not None and not isinstance(item, Heading):
+                    carried = [section]
+                pages.append(carried)
+                used = sum(septets(c) + 1 for c in carried)
+            if isinstance(item, Heading):
+                section = item
             pages[-1].append(item)
             used += cost
         return pages
@@ -244,12 +256,13 @@ class Engine:
         return " ".join(parts)
 
 
-def _fit(hint: str, head: str, items: list[str], footer: str, *, title_first: bool) -> str:
+def _fit(hint: str, head: str, items: list[str], footer: str, *, menu: bool, paged: bool) -> str:
     """Join the parts; with a hint that makes the screen too long, give up what matters least.
 
-    On menus and paged lists the title goes first (the options or the page are the screen), then
-    trailing items; on a single information screen (the balance) the text is the screen, so the
-    footer goes, since the hint itself says which keys to type.
+    On a menu the title goes first (the options are the screen), then trailing options. A paged
+    list keeps its heading (what the lines are): the footer goes first, since the hint says which
+    keys to type, then trailing lines. On a single information screen (the balance) the text is
+    the screen, so the footer goes.
     """
     parts = {"head": head, "items": list(items), "footer": footer}
 
@@ -258,7 +271,9 @@ def _fit(hint: str, head: str, items: list[str], footer: str, *, title_first: bo
 
     if not hint or septets(body()) <= LIMIT:
         return body()
-    if title_first:
+    if paged:
+        parts["footer"] = ""
+    elif menu:
         parts["head"] = ""
     while septets(body()) > LIMIT and len(parts["items"]) > 1:
         parts["items"].pop()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from i18n.formatting import format_money
 from models import audit, codes
@@ -30,6 +30,8 @@ CANCEL_WINDOW = timedelta(hours=24)
 def cancel(req: Request, cmd: Command) -> Outcome:
     """Reverse a repayment (R…) or a deposit/withdrawal (D…/W…) its recorder made within 24 h."""
     sender = req.sender
+    if cmd.code is None:
+        return _last_receipt(req, cmd, sender)
     receipt = codes.normalise(cmd.code)
     unknown = Refusal("unknown_receipt", text(T.RECEIPT_UNKNOWN, coop=req.coop, receipt=receipt))
     if not codes.is_valid(receipt):
@@ -94,6 +96,52 @@ def cancel(req: Request, cmd: Command) -> Outcome:
     for person in both_sides(member, sender):
         req.out.tell(person, SmsKind.RECEIPT, notice)
     return Outcome(cmd.keyword, "posted", receipt)
+
+
+def _last_receipt(req: Request, cmd: Command, sender: Member) -> Outcome:
+    """ANNULE alone: name the sender's last receipt still open to ANNULE and how to cancel it."""
+    since = req.now - CANCEL_WINDOW
+    reversal = aliased(SavingsEntry)
+    candidates = [
+        req.session.execute(
+            select(Repayment.receipt, Repayment.amount, Repayment.member_id, Repayment.recorded_at)
+            .where(
+                Repayment.recorded_by_id == sender.id,
+                Repayment.recorded_at >= since,
+                Repayment.reversed_at.is_(None),
+            )
+            .order_by(Repayment.recorded_at.desc(), Repayment.id.desc())
+            .limit(1)
+        ).first(),
+        req.session.execute(
+            select(SavingsEntry.receipt, SavingsEntry.amount, SavingsEntry.member_id, SavingsEntry.created_at)
+            .where(
+                SavingsEntry.recorded_by_id == sender.id,
+                SavingsEntry.created_at >= since,
+                SavingsEntry.receipt.is_not(None),
+                SavingsEntry.reverses_id.is_(None),
+                ~select(reversal.id).where(reversal.reverses_id == SavingsEntry.id).exists(),
+            )
+            .order_by(SavingsEntry.created_at.desc(), SavingsEntry.id.desc())
+            .limit(1)
+        ).first(),
+    ]
+    found = [row for row in candidates if row is not None and row[0]]
+    if not found:
+        req.reply(text(T.NO_RECENT_RECEIPT, coop=req.coop))
+        return Outcome(cmd.keyword, "replied")
+    receipt, amount, member_id, _ = max(found, key=lambda row: row[3])
+    member = req.session.get(Member, member_id)
+    req.reply(
+        text(
+            T.LAST_RECEIPT,
+            coop=req.coop,
+            receipt=receipt,
+            amount=format_money(abs(amount)),
+            member=label(member),
+        )
+    )
+    return Outcome(cmd.keyword, "replied", receipt)
 
 
 def _is_reversed(session: Session, row: Repayment | SavingsEntry) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from i18n.formatting import format_money, format_short_date
 from models import audit
@@ -21,10 +21,10 @@ from models.activity import RepaymentDeclaration
 from models.cooperative import Member
 from models.database import is_postgres
 from models.declarations import decide, find_by_code, pending_of
-from models.enums import DeclarationStatus, LoanStatus, MemberStatus, SavingsKind, SmsKind, Source
+from models.enums import DeclarationStatus, LoanStatus, SavingsKind, SmsKind, Source
 from models.errors import Refused
 from models.ledger import post_savings, record_repayment
-from models.ledger_tables import Loan, Repayment, SavingsEntry
+from models.ledger_tables import Instalment, Loan, Repayment, SavingsEntry
 from models.pin import reset_pin
 from models.position import member_position
 from sms.commands import texts as T
@@ -37,6 +37,24 @@ RESEND_WINDOW = timedelta(minutes=30)
 
 
 # --- PAY ------------------------------------------------------------------------------------------
+
+
+def check_plausible(req: Request, cmd: Command, member: Member, remaining: int | None) -> None:
+    """Below MIN_PLAUSIBLE_AMOUNT and not exactly what remains: held until resent with OK.
+
+    A dropped "000" (`PAY 77 000 00 07 5`) must not become a real entry.
+    """
+    if cmd.force or cmd.amount >= req.config.MIN_PLAUSIBLE_AMOUNT or cmd.amount == remaining:
+        return
+    if remaining is not None and cmd.amount > remaining:
+        return  # refused anyway, with what remains: that answer helps more
+    again = " ".join((req.inbound.text or "").split()) + " OK"
+    raise Refusal(
+        "implausible",
+        text(
+            T.IMPLAUSIBLE, coop=req.coop, amount=format_money(cmd.amount), member=label(member), again=again
+        ),
+    )
 
 
 def pay(req: Request, cmd: Command) -> Outcome:
@@ -57,6 +75,10 @@ def pay(req: Request, cmd: Command) -> Outcome:
             raise Refusal(
                 "unknown_loan", text(T.UNKNOWN_LOAN, coop=req.coop, loan=cmd.loan_ref, member=label(member))
             )
+    if loan is not None:
+        check_plausible(req, cmd, member, _loan_remaining(req.session, loan.id))
+    else:
+        check_plausible(req, cmd, member, member_position(req.session, member.id, req.today).outstanding)
     if not cmd.force:
         earlier = req.session.scalar(
             select(Repayment)
@@ -79,6 +101,16 @@ def pay(req: Request, cmd: Command) -> Outcome:
         req, member, treasurer, cmd.amount, cmd.paid_on or req.today, req.source, loan, declaration
     )
     return Outcome(cmd.keyword, "posted", repayment.receipt)
+
+
+def _loan_remaining(session: Session, loan_id: int) -> int:
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(Instalment.amount_due - Instalment.amount_paid), 0)).where(
+                Instalment.loan_id == loan_id
+            )
+        )
+    )
 
 
 def _record(
@@ -186,6 +218,9 @@ def _savings(req: Request, cmd: Command, kind: SavingsKind) -> Outcome:
     member = req.member(cmd.member, lock=True)
     req.not_own(member)
     signed = -cmd.amount if kind == SavingsKind.WITHDRAWAL else cmd.amount
+    # Withdrawing the whole of a small balance is plausible; a deposit has no "what remains".
+    savings = member_position(req.session, member.id, req.today).savings
+    check_plausible(req, cmd, member, savings if kind == SavingsKind.WITHDRAWAL else None)
     if not cmd.force:
         reversal = aliased(SavingsEntry)
         earlier = req.session.scalar(
@@ -257,6 +292,8 @@ def reject(req: Request, cmd: Command) -> Outcome:
 
 def _answer(req: Request, cmd: Command, *, confirmed: bool) -> Outcome:
     treasurer = req.sender
+    if cmd.code is None:
+        return _pending_declarations(req, cmd, treasurer)
     found = find_by_code(req.session, treasurer.cooperative_id, cmd.code)
     if found is None:
         raise Refusal("unknown_declaration", text(T.DECLARATION_UNKNOWN, coop=req.coop, code=cmd.code))
@@ -324,6 +361,42 @@ def _answer(req: Request, cmd: Command, *, confirmed: bool) -> Outcome:
 # --- PIN, SOLDE, AIDE -----------------------------------------------------------------------------
 
 
+MAX_LISTED = 3  # declarations named in one reply to a bare OUI/NON; the rest by count
+
+
+def _pending_declarations(req: Request, cmd: Command, treasurer: Member) -> Outcome:
+    """OUI/NON without a code: name the one pending declaration, list several, or say none is."""
+    rows = req.session.execute(
+        select(RepaymentDeclaration, Member)
+        .join(Member, Member.id == RepaymentDeclaration.member_id)
+        .where(
+            Member.cooperative_id == treasurer.cooperative_id,
+            RepaymentDeclaration.status == DeclarationStatus.PENDING,
+            RepaymentDeclaration.member_id != treasurer.id,
+        )
+        .order_by(RepaymentDeclaration.created_at, RepaymentDeclaration.id)
+    ).all()
+    if not rows:
+        req.reply(text(T.NO_PENDING_DECLARATION, coop=req.coop))
+    elif len(rows) == 1:
+        declaration, member = rows[0]
+        req.reply(
+            text(
+                T.ONE_PENDING_DECLARATION,
+                coop=req.coop,
+                member=label(member),
+                amount=format_money(declaration.amount),
+                code=declaration.code,
+            )
+        )
+    else:
+        items = "; ".join(
+            f"{d.code} {m.member_no} {format_money(d.amount)}" for d, m in rows[:MAX_LISTED]
+        ) + (f"; +{len(rows) - MAX_LISTED}" if len(rows) > MAX_LISTED else "")
+        req.reply(text(T.PENDING_DECLARATIONS, coop=req.coop, count=len(rows), items=items))
+    return Outcome(cmd.keyword, "replied", str(len(rows)))
+
+
 def pin(req: Request, cmd: Command) -> Outcome:
     """Clear a member's PIN, wrong-PIN count and lock; the member is told and chooses a new PIN."""
     treasurer = req.sender
@@ -332,42 +405,10 @@ def pin(req: Request, cmd: Command) -> Outcome:
         # A stolen phone must not be enough to take over its owner's PIN.
         raise Refusal("own_pin", text(T.OWN_PIN, coop=req.coop))
     reset_pin(req.session, member, actor=audit.actor_of(treasurer), source=req.source, now=req.now)
-    req.out.tell(member, SmsKind.NOTICE, text(T.PIN_RESET_MEMBER, coop=req.coop, treasurer=label(treasurer)))
+    req.out.tell(
+        member,
+        SmsKind.NOTICE,
+        text(T.PIN_RESET_MEMBER, coop=req.coop, treasurer=label(treasurer), ussd=req.ussd),
+    )
     req.out.tell(treasurer, SmsKind.NOTICE, text(T.PIN_RESET_DONE, coop=req.coop, member=label(member)))
     return Outcome(cmd.keyword, "done", str(member.id))
-
-
-def balance(req: Request, cmd: Command) -> Outcome:
-    """Savings, outstanding and days late of a member of the sender's cooperative."""
-    member = req.member(cmd.member)
-    position = member_position(req.session, member.id, req.today)
-    texts = [
-        text(
-            T.BALANCE,
-            coop=req.coop,
-            member=label(member),
-            savings=format_money(position.savings),
-            outstanding=format_money(position.outstanding),
-            days=position.days_late,
-        )
-    ]
-    pending = pending_of(req.session, member.id)
-    if pending is not None:
-        texts.append(text(T.BALANCE_PENDING, amount=format_money(pending.amount), code=pending.code))
-    req.reply(*texts)
-    return Outcome(cmd.keyword, "replied")
-
-
-def help_texts(req: Request) -> tuple[Text, ...]:
-    """The commands this sender may use."""
-    if req.sender is None:
-        return (text(T.NOT_REGISTERED),)
-    if req.sender.can_record_money and req.sender.status == MemberStatus.ACTIVE:
-        return (text(T.HELP_RECORDER),)
-    return (text(T.HELP_MEMBER, coop=req.coop),)
-
-
-def aide(req: Request, cmd: Command) -> Outcome:
-    """List the commands this sender may use."""
-    req.reply(*help_texts(req))
-    return Outcome(cmd.keyword, "replied")

@@ -65,9 +65,13 @@ class Problem:
     detail: str = ""
 
 
-_CURRENCY = {"F", "FR", "FRS", "FCFA", "CFA", "XOF"}
+_CURRENCY = {"F", "FR", "FRS", "FRANC", "FRANCS", "FCFA", "CFA", "F.CFA", "XOF"}
 _NUMBER = re.compile(r"(\+|-)?[0-9]+(?:[.,][0-9]+)*", re.ASCII)
-_NUMBER_WITH_UNIT = re.compile(r"([0-9]+(?:[.,][0-9]+)*)(F|FR|FRS|FCFA|CFA|XOF)", re.ASCII)
+_NUMBER_WITH_UNIT = re.compile(r"(-?[0-9]+(?:[.,][0-9]+)*)(F|FR|FRS|FRANCS?|FCFA|CFA|F\.CFA|XOF)", re.ASCII)
+# Words that say an amount was written in words or shorthand (`5k`, `5 mille`): refused, never guessed.
+_AMOUNT_WORDS = {"K", "MILLE", "MIL", "MILLION", "MILLIONS", "CENT", "CENTS"}
+# `77-123-45-67`, `(77) 123 45 67`, `(+221)`: dashes and parentheses between digit groups.
+_PUNCTUATED_DIGITS = re.compile(r"\(?\+?[0-9]+\)?(?:[-()]+[0-9]+\)?)*", re.ASCII)
 _MEMBER_NO = re.compile(r"[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*", re.ASCII)
 _LOAN_REF = re.compile(r"[A-Z0-9][A-Z0-9_.-]*", re.ASCII)
 _DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})(?:/([0-9]{2}|[0-9]{4}))?", re.ASCII)
@@ -99,13 +103,26 @@ def parse(text: str | None, today: date, max_amount: int = Config.MAX_AMOUNT) ->
         if keyword is not None and not COMMANDS[keyword].shape.takes_arguments:
             return Command(keyword)  # STOP followed by a long complaint still opts out
         return Problem(Reason.TOO_LONG, keyword)
-    tokens = fold(raw).split()
+    tokens = _tokens(fold(raw))
     if not tokens:
         return Problem(Reason.EMPTY)
     keyword, args = _keyword(tokens)
     if keyword is None:
         return Problem(Reason.UNKNOWN_KEYWORD, detail=tokens[0][:20])
     return _Reader(keyword, COMMANDS[keyword].shape, args, today, max_amount).read()
+
+
+def _tokens(folded: str) -> list[str]:
+    """Words with a trailing full stop or comma dropped; phones' dashes and parentheses as spaces."""
+    tokens: list[str] = []
+    for word in folded.split():
+        word = word.rstrip(".,!?")
+        if _PUNCTUATED_DIGITS.fullmatch(word):
+            tokens.extend(re.sub(r"[-()]", " ", word).split())
+            continue
+        if word:
+            tokens.append(word)
+    return tokens
 
 
 def _keyword(tokens: list[str]) -> tuple[Keyword | None, list[str]]:
@@ -167,6 +184,8 @@ class _Reader:
                 force = True
                 args.pop()
         if not args:
+            if shape.member_optional:
+                return Command(self.keyword)
             return self.problem(Reason.MISSING_MEMBER)
         if not shape.amount:
             member = self.read_lone_member(args)
@@ -187,7 +206,8 @@ class _Reader:
     def read_code(self, args: list[str]) -> Command | Problem:
         joined = "".join(args).strip(".:;,!?#")
         if not joined:
-            return self.problem(Reason.BAD_CODE)
+            # Alone, the handler names what is pending (the one declaration, the sender's last receipt).
+            return Command(self.keyword)
         if self.shape.code == "declaration":
             if not re.fullmatch(r"[0-9]{4}", joined, re.ASCII):
                 return self.problem(Reason.BAD_CODE, joined)
@@ -226,7 +246,7 @@ class _Reader:
                 return self.problem(Reason.UNEXPECTED, member_no[1][0])
             return MemberRef(member_no=member_no[0])
         if all(_NUMBER.fullmatch(a) for a in args):
-            phone = senegal_mobile("".join(args))
+            phone = senegal_mobile(re.sub(r"[.,]", "", "".join(args)))
             if phone:
                 return MemberRef(phone=phone)
             if len(args) == 1 and args[0].isdigit() and len(args[0]) <= 6:
@@ -253,6 +273,9 @@ class _Reader:
         split = _split_phone_amount(groups)
         if split is not None:
             return self.check_amount(MemberRef(phone=split[0]), split[1], rest)
+        amount_first = self.read_amount_first(groups, rest)
+        if amount_first is not None:
+            return amount_first
         # A member number written as digits only (`PAY 12 5000`): the lookup says whether it exists.
         if groups[0].isdigit() and len(groups[0]) <= 6 and len(groups) > 1:
             amount = _amount(groups[1:])
@@ -264,6 +287,27 @@ class _Reader:
             return self.problem(Reason.ZERO_AMOUNT, "0")
         return self.problem(Reason.BAD_AMOUNT, " ".join(groups))
 
+    def read_amount_first(self, groups: list[str], rest: list[str]):
+        """`PAY 5000 M4`, `PAY 5 000 77 123 45 67`: read only when `<member> <amount>` found nothing."""
+        if rest:
+            member_no = _member_no(rest)
+            amount = _amount(groups)
+            if member_no is not None and amount is not None:
+                if member_no[1]:
+                    return self.problem(Reason.UNEXPECTED, member_no[1][0])
+                return self.check_amount(MemberRef(member_no=member_no[0]), amount, [])
+            more, after = _number_groups(rest)
+            phone = senegal_mobile("".join(more))
+            if phone and amount is not None and not after:
+                return self.check_amount(MemberRef(phone=phone), amount, [])
+            return None
+        for k in range(len(groups) - 1, 0, -1):
+            phone = senegal_mobile("".join(groups[k:]))
+            amount = _amount(groups[:k])
+            if phone and amount:
+                return self.check_amount(MemberRef(phone=phone), amount, [])
+        return None
+
     def check_amount(self, member: MemberRef, amount: int, rest: list[str]):
         if amount == 0:
             return self.problem(Reason.ZERO_AMOUNT, "0")
@@ -271,6 +315,8 @@ class _Reader:
         # see an amount its columns or balances cannot hold.
         if amount > self.max_amount:
             return self.problem(Reason.TOO_LARGE_AMOUNT, format_money(self.max_amount))
+        if rest and rest[0] in _AMOUNT_WORDS:
+            return self.problem(Reason.BAD_AMOUNT, rest[0])
         return member, amount, rest
 
 
@@ -293,9 +339,14 @@ def _number_groups(args: list[str]) -> tuple[list[str], list[str]]:
         if with_unit:
             groups.extend(re.split(r"[.,]", with_unit[1]))
             index += 1
+            while index < len(args) and args[index] in _CURRENCY:
+                index += 1
             break
         if token in _CURRENCY and groups:
             index += 1
+            # `F CFA`, `francs cfa`: every currency word after the amount goes with it.
+            while index < len(args) and args[index] in _CURRENCY:
+                index += 1
             break
         if not _NUMBER.fullmatch(token) or len(groups) >= MAX_GROUPS:
             break

@@ -27,14 +27,19 @@ from __future__ import annotations
 from enum import StrEnum
 
 from i18n.catalog import N_
-from sms.commands import cancel, handlers, opt_out
+from sms.commands import cancel, enquiries, handlers, opt_out
 from sms.commands.spec import CommandSpec, Registry, Shape, Who
 
+# Wolof synonyms await a native speaker's review (docs/treasurer-sms.md lists them); they are the
+# glossary's verbs (i18n/glossary.csv): FEY pay, DUGAL deposit, GENNE withdraw, NEENAL cancel,
+# DEGGAL confirm; and WAAW yes, DEEDEET no, NDIMBAL help.
 COMMANDS = Registry(
     [
         CommandSpec(
             "PAY",
-            fr=("PAYE", "REMB"),
+            fr=("PAYE", "REMB", "PAIEMENT", "VERSEMENT", "REMBOURSEMENT", "REMBOURSE"),
+            en=("PAYMENT", "REPAY", "REPAYMENT"),
+            wo=("FEY",),
             shape=Shape(member=True, amount=True, loan_ref=True, paid_on=True, force=True),
             syntax=N_("PAY <membre> <montant> [prêt] [JJ/MM]"),
             example="PAY M12 5000",
@@ -43,6 +48,8 @@ COMMANDS = Registry(
         CommandSpec(
             "DEP",
             fr=("DEPOT", "EPARGNE"),
+            en=("DEPOSIT",),
+            wo=("DUGAL",),
             shape=Shape(member=True, amount=True, paid_on=True, force=True),
             syntax=N_("DEP <membre> <montant> [JJ/MM]"),
             example="DEP M12 2000",
@@ -50,7 +57,9 @@ COMMANDS = Registry(
         ),
         CommandSpec(
             "RETRAIT",
-            en=("WITHDRAW",),
+            fr=("RETIRER",),
+            en=("WITHDRAW", "WITHDRAWAL"),
+            wo=("GENNE",),
             # The contract gives RETRAIT no date; a resent withdrawal takes cash twice, so OK applies too.
             shape=Shape(member=True, amount=True, force=True),
             syntax=N_("RETRAIT <membre> <montant>"),
@@ -60,6 +69,7 @@ COMMANDS = Registry(
         CommandSpec(
             "OUI",
             en=("YES",),
+            wo=("WAAW", "DEGGAL"),
             shape=Shape(code="declaration"),
             syntax=N_("OUI <code>"),
             example="OUI 4821",
@@ -68,6 +78,7 @@ COMMANDS = Registry(
         CommandSpec(
             "NON",
             en=("NO",),
+            wo=("DEEDEET",),
             shape=Shape(code="declaration"),
             syntax=N_("NON <code>"),
             example="NON 4821",
@@ -77,6 +88,7 @@ COMMANDS = Registry(
             "ANNULE",
             fr=("ANNULER",),
             en=("CANCEL",),
+            wo=("NEENAL",),
             shape=Shape(code="receipt"),
             syntax=N_("ANNULE <reçu>"),
             example="ANNULE R000015",
@@ -93,13 +105,21 @@ COMMANDS = Registry(
         CommandSpec(
             "SOLDE",
             en=("BAL", "BALANCE"),
-            shape=Shape(member=True),
-            syntax=N_("SOLDE <membre>"),
+            shape=Shape(member=True, member_optional=True),
+            syntax=N_("SOLDE [membre]"),
             example="SOLDE M12",
-            handler=handlers.balance,
+            # Alone, anyone registered gets their own figures; another member's are the officers'.
+            who=Who.ANYONE,
+            handler=enquiries.balance,
         ),
         CommandSpec(
-            "AIDE", en=("HELP",), syntax="AIDE", example="AIDE", who=Who.ANYONE, handler=handlers.aide
+            "AIDE",
+            en=("HELP",),
+            wo=("NDIMBAL",),
+            syntax="AIDE",
+            example="AIDE",
+            who=Who.ANYONE,
+            handler=enquiries.aide,
         ),
         CommandSpec(
             "STOP", fr=("ARRET",), syntax="STOP", example="STOP", who=Who.ANYONE, handler=opt_out.stop

@@ -71,6 +71,12 @@ class Request:
         """Answer the sender (within the reply limits)."""
         self.out.reply(self.inbound.from_phone, self.sender, *texts)
 
+    @property
+    def ussd(self) -> str | Text:
+        """The code members dial (the first configured one), or "the USSD service" when none is set."""
+        codes = self.config.USSD_SERVICE_CODES
+        return codes[0] if codes else text(T.USSD_SERVICE)
+
     def recorder(self, keyword: str) -> Member:
         """The sender, when an active treasurer or president; else a refusal."""
         if self.sender is None:

@@ -19,6 +19,7 @@ class Shape:
     """What may follow a keyword: a member, an amount, a loan reference, a date, `OK`, a code."""
 
     member: bool = False
+    member_optional: bool = False  # SOLDE alone: the sender's own figures
     amount: bool = False
     loan_ref: bool = False
     paid_on: bool = False

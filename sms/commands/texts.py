@@ -32,9 +32,10 @@ SAVINGS_REVERSED = N_(
 
 # --- notices (kind "notice": what happened to someone, not an answer to them) -----------------------
 PIN_RESET_MEMBER = N_(
-    "{coop}: votre code PIN a été effacé par {treasurer}. "
-    "Composez le service USSD pour choisir un nouveau PIN."
+    "{coop}: votre code PIN a été effacé par {treasurer}. Composez {ussd} pour choisir un nouveau PIN."
 )
+# {ussd} when no service code is configured (a development setup): never an empty hole.
+USSD_SERVICE = N_("le service USSD")
 PIN_RESET_DONE = N_(
     "{coop}: PIN de {member} effacé. Au prochain appel USSD, il ou elle choisira un nouveau PIN."
 )
@@ -106,6 +107,38 @@ REVERSE_INSUFFICIENT = N_(
 )
 BALANCE = N_("{coop}: {member}: épargne {savings}, reste à payer {outstanding}, retard {days} j.")
 BALANCE_PENDING = N_("Déclaration en attente: {amount} (code {code}).")
+MY_BALANCE = N_("{coop}: {member}: épargne {savings}, reste à payer {outstanding}.")
+MY_NEXT_DUE = N_("Prochaine échéance: {amount} le {day}.")
+MY_OVERDUE = N_("En retard: {amount} ({days} j).")
+NOT_YOUR_BALANCE = N_(
+    "{coop}: SOLDE d'un autre membre est réservé au trésorier. Envoyez SOLDE pour le vôtre."
+)
+
+# --- guards before money moves ---------------------------------------------------------------------
+IMPLAUSIBLE = N_(
+    "{coop}: {amount} pour {member}: montant très bas, rien n'est enregistré. "
+    "Si c'est juste, envoyez: {again}"
+)
+DOUBLE_SEND = N_(
+    "{coop}: message reçu deux fois, enregistré une seule fois: {amount} pour {member}, reçu {receipt}."
+)
+
+# --- OUI, NON and ANNULE without a code ------------------------------------------------------------
+NO_PENDING_DECLARATION = N_(
+    "{coop}: aucune déclaration en attente. Pour en confirmer une: OUI et son code, ex: OUI 1234."
+)
+ONE_PENDING_DECLARATION = N_(
+    "{coop}: {member} déclare {amount}. Répondez OUI {code} pour confirmer ou NON {code} pour refuser."
+)
+PENDING_DECLARATIONS = N_(
+    "{coop}: {count} déclarations en attente: {items}. Répondez OUI ou NON suivi du code."
+)
+LAST_RECEIPT = N_(
+    "{coop}: votre dernier reçu est {receipt} ({amount} pour {member}). Pour l'annuler: ANNULE {receipt}"
+)
+NO_RECENT_RECEIPT = N_(
+    "{coop}: aucun reçu de votre main depuis 24 h. Pour annuler: ANNULE et le reçu, ex: ANNULE R000015."
+)
 
 # --- STOP and START (kind "reply"; their msgids sit in the `sms` catalog area) ----------------------
 STOP_CONFIRMED = N_(
@@ -121,8 +154,8 @@ HELP_RECORDER = N_(
     "STOP, START. Ex: PAY M12 5000"
 )
 HELP_MEMBER = N_(
-    "{coop}: composez le service USSD pour votre solde, votre prêt et vos déclarations. "
-    "SMS: STOP arrête les rappels, START les reprend."
+    "{coop}: SMS: SOLDE pour votre solde, STOP arrête les rappels, START les reprend. "
+    "Composez {ussd} pour votre prêt, vos déclarations et votre production."
 )
 
 PROBLEMS = {
@@ -140,4 +173,15 @@ PROBLEMS = {
     "old_date": N_("Date {detail}: 7 jours en arrière au plus."),
     "bad_code": N_("Code {detail} non reconnu."),
     "unexpected": N_("{detail} non compris."),
+}
+
+# The same sentences when there is nothing to quote: a reply never shows an empty placeholder.
+PROBLEMS_BARE = {
+    "bad_member": N_("Membre non reconnu."),
+    "bad_amount": N_("Montant non reconnu."),
+    "bad_date": N_("Date invalide."),
+    "future_date": N_("Date dans le futur."),
+    "old_date": N_("Date: 7 jours en arrière au plus."),
+    "bad_code": N_("Code non reconnu."),
+    "unexpected": NOT_UNDERSTOOD,
 }

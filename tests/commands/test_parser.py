@@ -31,6 +31,9 @@ GOOD = [
     ("PAY +221 77 123 45 67 2500", pay(phone(), 2_500)),
     ("REMB 771234567 5000 L-001 03/12", pay(phone(), 5_000, loan_ref="L-001", paid_on=date(2026, 12, 3))),
     ("oui1234", Command(Keyword.OUI, code="1234")),
+    # alone, OUI and ANNULE ask about what is pending (the handler names it)
+    ("OUI", Command(Keyword.OUI)),
+    ("ANNULE", Command(Keyword.ANNULE)),
     # amounts as treasurers write them
     ("PAY m12 5000", pay(no("M12"), 5_000)),
     ("PAY m12 5 000", pay(no("M12"), 5_000)),
@@ -98,6 +101,26 @@ GOOD = [
     (" arret svp", Command(Keyword.STOP)),
     ("STOP " + "x" * MAX_LENGTH, Command(Keyword.STOP)),  # however long the complaint, it opts out
     ("start", Command(Keyword.START)),
+    # synonyms in French, English and Wolof (tests/commands/test_phrasings.py has them in context)
+    ("Paiement m12 5000", pay(no("M12"), 5_000)),
+    ("VERSEMENT m12 5000", pay(no("M12"), 5_000)),
+    ("Remboursement m12 5000", pay(no("M12"), 5_000)),
+    ("rembourse m12 5000", pay(no("M12"), 5_000)),
+    ("payment m12 5000", pay(no("M12"), 5_000)),
+    ("REPAY m12 5000", pay(no("M12"), 5_000)),
+    ("repayment m12 5000", pay(no("M12"), 5_000)),
+    ("fey m12 5000", pay(no("M12"), 5_000)),
+    ("deposit m12 2000", Command(Keyword.DEP, member=no("M12"), amount=2_000)),
+    ("dugal m12 2000", Command(Keyword.DEP, member=no("M12"), amount=2_000)),
+    ("deggal 1234", Command(Keyword.OUI, code="1234")),
+    ("retirer m12 2000", Command(Keyword.RETRAIT, member=no("M12"), amount=2_000)),
+    ("withdrawal m12 2000", Command(Keyword.RETRAIT, member=no("M12"), amount=2_000)),
+    ("genne m12 2000", Command(Keyword.RETRAIT, member=no("M12"), amount=2_000)),
+    ("waaw 1234", Command(Keyword.OUI, code="1234")),
+    ("deedeet 1234", Command(Keyword.NON, code="1234")),
+    ("neenal R000015", Command(Keyword.ANNULE, code="R000015")),
+    ("ndimbal", Command(Keyword.AIDE)),
+    ("solde", Command(Keyword.SOLDE)),
     ("START.", Command(Keyword.START)),
     ('"stop"', Command(Keyword.STOP)),
     # the other aliases
@@ -145,11 +168,9 @@ BAD = [
     ("DEP m12", problem(Reason.MISSING_AMOUNT, Keyword.DEP)),
     ("DEP m12 2000 L-001", problem(Reason.UNEXPECTED, Keyword.DEP)),  # no loan on a deposit
     ("RETRAIT m12 2000 03/12", problem(Reason.UNEXPECTED, Keyword.RETRAIT)),  # a withdrawal is today
-    ("OUI", problem(Reason.BAD_CODE, Keyword.OUI)),
     ("OUI 123", problem(Reason.BAD_CODE, Keyword.OUI)),
     ("OUI 12345", problem(Reason.BAD_CODE, Keyword.OUI)),
     ("NON abcd", problem(Reason.BAD_CODE, Keyword.NON)),
-    ("ANNULE", problem(Reason.BAD_CODE, Keyword.ANNULE)),
     ("ANNULE R0 00 15", problem(Reason.BAD_CODE, Keyword.ANNULE)),
     ("PIN", problem(Reason.MISSING_MEMBER, Keyword.PIN)),
     ("PIN m12 m13", problem(Reason.UNEXPECTED, Keyword.PIN)),

@@ -233,7 +233,7 @@ def test_stranger_gets_one_reply_a_day(coop, sms, outbox):
     """A number that is no member is told once a day that it is not registered."""
     refused(sms("PAY m12 5000", STRANGER), "not_registered")
     assert sms("AIDE", STRANGER).result == "replied"
-    [reply] = outbox(to=STRANGER)
+    [reply] = outbox(to=STRANGER, kind="reply")
     assert reply.text == fold("Mbolo: ce numéro n'est pas enregistré. Contactez votre coopérative.")
 
 

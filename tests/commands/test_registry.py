@@ -43,7 +43,7 @@ def test_every_example_reads_as_its_own_command(spec):
 
 def _help(who: str, language: str) -> str:
     msgid = T.HELP_RECORDER if who == "recorder" else T.HELP_MEMBER
-    return render(language, text(msgid, coop="NDB"))
+    return render(language, text(msgid, coop="NDB", ussd="*384*123#"))
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

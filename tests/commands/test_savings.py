@@ -79,7 +79,7 @@ def test_withdrawal_never_below_zero(coop, sms, db, outbox):
 def test_withdrawal_resend_is_guarded_too(coop, sms, db, clock):
     """A resent withdrawal would hand out cash twice: guarded like PAY and DEP, OK overrides."""
     sms("RETRAIT m12 1000")
-    clock.advance(minutes=1)
+    clock.advance(minutes=3)  # within 2 minutes it would be a double send
     assert sms("RETRAIT m12 1000").detail == "resend_guard"
     assert sms("RETRAIT m12 1000 ok").result == "posted"
     assert balance(db, coop.awa) == 3_000
