@@ -14,6 +14,10 @@ PAY_RECEIPT = N_(
     "{coop}: {member} a payé {amount} le {day}, reçu par {treasurer}. Reçu {receipt}. "
     "Reste à payer: {outstanding}."
 )
+RECOVERY_RECEIPT = N_(
+    "{coop}: recouvrement sur prêt en pertes: {member} a payé {amount} le {day} à {treasurer}. "
+    "Reçu {receipt}. Reste {outstanding}."
+)
 DECLARATION_CONFIRMED = N_("Déclaration {code} confirmée.")
 DEP_RECEIPT = N_(
     "{coop}: dépôt de {amount} pour {member} le {day}, reçu par {treasurer}. "
