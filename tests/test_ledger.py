@@ -135,7 +135,7 @@ def test_a_payment_on_a_written_off_loan_is_a_recovery_and_the_loan_stays_writte
 
 
 def test_an_active_loan_takes_the_payment_before_a_written_off_one(db, member):
-    """With an active loan, a payment without reference goes to it as before; with the reference, a recovery."""
+    """An active loan takes a payment without reference as before; with the reference, a recovery."""
     written = f.loan(db, member, "L-W", 10_000, 0, 2)
     write_off(db, written, now=DEFAULT_NOW, actor="user:coord", reason="left", source=Source.CLI)
     active = f.loan(db, member, "L-A", 4_000, 0, 2)

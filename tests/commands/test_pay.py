@@ -171,7 +171,7 @@ def test_more_than_outstanding_is_refused_with_the_remaining_amount(coop, sms, d
 
 
 def test_pay_on_a_written_off_loan_records_a_recovery(coop, sms, db, outbox):
-    """Awa's only loan is written off: PAY records a recovery on it, the receipts say so, it stays written off."""
+    """Awa's only loan is written off: PAY records a recovery on it, receipts say so, it stays written off."""
     loan = db.scalar(select(Loan).where(Loan.reference == "L-001"))
     write_off(db, loan, now=DEFAULT_NOW, actor="user:coord", reason="left", source=Source.CLI)
     db.commit()
