@@ -42,6 +42,9 @@ PIN_RESET_MEMBER = N_(
 PIN_RESET_DONE = N_(
     "{coop}: PIN de {member} effacé. Au prochain appel USSD, il ou elle choisira un nouveau PIN."
 )
+PIN_LOCKED_OFFICER = N_(
+    "{coop}: {member} a fait 3 PIN faux et est bloqué. Pour effacer son PIN, envoyez PIN {member_no}."
+)
 DECLARATION_REJECTED_MEMBER = N_(
     "{coop}: votre déclaration de {amount} (code {code}) n'est pas confirmée par {treasurer}. "
     "Voyez votre trésorier."
