@@ -16,8 +16,8 @@ from config import Config
 from models.cooperative import Cooperative, Member
 from models.enums import MemberStatus, Role, SmsKind
 from sms.commands import texts as T
-from sms.commands.declarations import after_quiet_hours
 from sms.commands.messenger import Messenger, label, text
+from sms.declarations import after_quiet_hours
 
 
 def alert_lock(session: Session, member_id: int, *, now: datetime, config: Config) -> int:

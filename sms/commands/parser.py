@@ -53,6 +53,7 @@ class Reason(StrEnum):
     FUTURE_DATE = "future_date"
     OLD_DATE = "old_date"
     BAD_CODE = "bad_code"
+    BAD_PAGE = "bad_page"
     UNEXPECTED = "unexpected"
 
 
@@ -152,6 +153,8 @@ class _Reader:
         if not shape.member:
             # AIDE, STOP, START: whatever follows is chatter, not an error.
             return Command(self.keyword)
+        if shape.page:
+            return self.read_page_or_member(args)
         force = False
         paid_on = None
         if args and shape.force and args[-1] == "OK":
@@ -183,6 +186,19 @@ class _Reader:
         return Command(
             self.keyword, member=member, amount=amount, loan_ref=loan_ref, paid_on=paid_on, force=force
         )
+
+    def read_page_or_member(self, args: list[str]) -> Command | Problem:
+        """RETARDS: nothing (page 1), a bare 1–2 digit page number, or one member with a digit in it."""
+        if not args:
+            return Command(self.keyword, page=1)
+        if len(args) == 1 and re.fullmatch(r"[0-9]{1,2}", args[0], re.ASCII):
+            page = int(args[0])
+            return Command(self.keyword, page=page) if page else self.problem(Reason.BAD_PAGE, args[0])
+        # A word without a digit (`RETARDS x`) is neither a page nor a member number.
+        if len(args) == 1 and not any(c.isdigit() for c in args[0]):
+            return self.problem(Reason.BAD_MEMBER, args[0])
+        member = self.read_lone_member(args)
+        return member if isinstance(member, Problem) else Command(self.keyword, member=member)
 
     def read_code(self, args: list[str]) -> Command | Problem:
         joined = "".join(args).strip(".:;,!?#")

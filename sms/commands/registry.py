@@ -27,7 +27,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from i18n.catalog import N_
-from sms.commands import cancel, handlers, opt_out
+from sms.commands import cancel, handlers, late, opt_out
 from sms.commands.spec import CommandSpec, Registry, Shape, Who
 
 COMMANDS = Registry(
@@ -97,6 +97,16 @@ COMMANDS = Registry(
             syntax=N_("SOLDE <membre>"),
             example="SOLDE M12",
             handler=handlers.balance,
+        ),
+        CommandSpec(
+            "RETARDS",
+            fr=("RETARD",),
+            en=("LATE", "ARREARS"),
+            wo=("YEEX",),  # the glossary's "late" (yéex), accents folded
+            shape=Shape(member=True, page=True),
+            syntax=N_("RETARDS [page | membre]"),
+            example="RETARDS 2",
+            handler=late.late,
         ),
         CommandSpec(
             "AIDE", en=("HELP",), syntax="AIDE", example="AIDE", who=Who.ANYONE, handler=handlers.aide

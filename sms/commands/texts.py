@@ -114,6 +114,20 @@ REVERSE_INSUFFICIENT = N_(
 BALANCE = N_("{coop}: {member}: épargne {savings}, reste à payer {outstanding}, retard {days} j.")
 BALANCE_PENDING = N_("Déclaration en attente: {amount} (code {code}).")
 
+# --- RETARDS (replies to an officer) -------------------------------------------------------------
+LATE_NO_PAGE = N_("{coop}: pas de page {page}: la liste des retards a {pages} page(s). Envoyez RETARDS 1.")
+LATE_MEMBER = N_("{coop}: {member}: {overdue} en retard, {days} j.")
+LATE_MEMBER_NONE = N_("{coop}: {member} n'a aucun retard.")
+LATE_ITEMS = N_("Échéances: {items}.")
+LATE_MORE = N_("Et {more} autre(s) échéance(s).")
+LATE_LAST_REMINDER = N_("Dernier rappel de retard: {day}.")
+LATE_NO_REMINDER = N_("Aucun rappel de retard envoyé.")
+LATE_PROMISE = N_("Promesse: {amount} pour le {day}, {status}, payé {paid}.")
+PROMISE_OPEN = N_("en cours")
+PROMISE_KEPT = N_("tenue")
+PROMISE_BROKEN = N_("non tenue")
+PROMISE_REPLACED = N_("remplacée")
+
 # --- STOP and START (kind "reply"; their msgids sit in the `sms` catalog area) ----------------------
 STOP_CONFIRMED = N_(
     "Vous ne recevrez plus de rappels ni d'annonces. Les recus continuent. Envoyez START pour les reprendre."
@@ -124,8 +138,8 @@ START_CONFIRMED = N_("Vous recevrez de nouveau les rappels et les annonces. Envo
 SYNTAX = N_("{problem} Format: {syntax}. Exemple: {example}")
 NOT_UNDERSTOOD = N_("Message non compris.")
 HELP_RECORDER = N_(
-    "Commandes: PAY|DEP|RETRAIT <membre> <montant>, OUI|NON <code>, ANNULE <reçu>, PIN|SOLDE <membre>, "
-    "STOP, START. Ex: PAY M12 5000"
+    "Commandes: PAY|DEP|RETRAIT|PROMESSE <membre> <montant>, OUI|NON <code>, ANNULE <reçu>, "
+    "PIN|SOLDE|RETARDS <membre>, STOP, START. Ex: PAY M12 5000"
 )
 HELP_MEMBER = N_(
     "{coop}: composez le service USSD pour votre solde, votre prêt et vos déclarations. "
@@ -146,5 +160,6 @@ PROBLEMS = {
     "future_date": N_("Date {detail} dans le futur."),
     "old_date": N_("Date {detail}: 7 jours en arrière au plus."),
     "bad_code": N_("Code {detail} non reconnu."),
+    "bad_page": N_("Page {detail} non reconnue."),
     "unexpected": N_("{detail} non compris."),
 }

@@ -109,6 +109,13 @@ GOOD = [
     ("PAY m12 ٥٠٠٠", pay(no("M12"), 5_000)),
     ("PAY m12\u200b 5000", pay(no("M12"), 5_000)),
     ("PAY m12\u00a05\u00a0000", pay(no("M12"), 5_000)),
+    # RETARDS: nothing is page 1, a bare 1-2 digit number a page, else a member; aliases fr/en/wo
+    ("RETARDS", Command(Keyword.RETARDS, page=1)),
+    ("retards 2", Command(Keyword.RETARDS, page=2)),
+    ("RETARD 12", Command(Keyword.RETARDS, page=12)),
+    ("LATE m12", Command(Keyword.RETARDS, member=no("M12"))),
+    ("ARREARS 77 123 45 67", Command(Keyword.RETARDS, member=phone())),
+    ("yéex M0012", Command(Keyword.RETARDS, member=no("M0012"))),
 ]
 
 
@@ -145,6 +152,8 @@ BAD = [
     ("DEP m12", problem(Reason.MISSING_AMOUNT, Keyword.DEP)),
     ("DEP m12 2000 L-001", problem(Reason.UNEXPECTED, Keyword.DEP)),  # no loan on a deposit
     ("RETRAIT m12 2000 03/12", problem(Reason.UNEXPECTED, Keyword.RETRAIT)),  # a withdrawal is today
+    ("RETARDS x", problem(Reason.BAD_MEMBER, Keyword.RETARDS)),
+    ("RETARDS 0", problem(Reason.BAD_PAGE, Keyword.RETARDS)),
     ("OUI", problem(Reason.BAD_CODE, Keyword.OUI)),
     ("OUI 123", problem(Reason.BAD_CODE, Keyword.OUI)),
     ("OUI 12345", problem(Reason.BAD_CODE, Keyword.OUI)),
