@@ -27,7 +27,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from i18n.catalog import N_
-from sms.commands import cancel, handlers, late, opt_out
+from sms.commands import cancel, handlers, late, opt_out, promise
 from sms.commands.spec import CommandSpec, Registry, Shape, Who
 
 COMMANDS = Registry(
@@ -107,6 +107,15 @@ COMMANDS = Registry(
             syntax=N_("RETARDS [page | membre]"),
             example="RETARDS 2",
             handler=late.late,
+        ),
+        CommandSpec(
+            "PROMESSE",
+            en=("PROMISE",),
+            wo=("DIG",),  # the glossary's "promise"
+            shape=Shape(member=True, amount=True, promise_on=True),
+            syntax=N_("PROMESSE <membre> <montant> <JJ/MM>"),
+            example="PROMESSE M12 5000 15/12",
+            handler=promise.promise,
         ),
         CommandSpec(
             "AIDE", en=("HELP",), syntax="AIDE", example="AIDE", who=Who.ANYONE, handler=handlers.aide

@@ -128,6 +128,15 @@ PROMISE_KEPT = N_("tenue")
 PROMISE_BROKEN = N_("non tenue")
 PROMISE_REPLACED = N_("remplacée")
 
+# --- PROMESSE -------------------------------------------------------------------------------------
+PROMISE_RECORDED = N_(
+    "{coop}: promesse de {member}: {amount} d'ici le {day}. Les rappels de retard attendent cette date."
+)
+PROMISE_REPLACES = N_("Elle remplace la promesse de {amount} pour le {day}.")
+PROMISE_MEMBER = N_(
+    "{coop}: {treasurer} a noté votre promesse de payer {amount} d'ici le {day}. Merci de la tenir."
+)
+
 # --- STOP and START (kind "reply"; their msgids sit in the `sms` catalog area) ----------------------
 STOP_CONFIRMED = N_(
     "Vous ne recevrez plus de rappels ni d'annonces. Les recus continuent. Envoyez START pour les reprendre."
@@ -161,5 +170,8 @@ PROBLEMS = {
     "old_date": N_("Date {detail}: 7 jours en arrière au plus."),
     "bad_code": N_("Code {detail} non reconnu."),
     "bad_page": N_("Page {detail} non reconnue."),
+    "missing_date": N_("Date manquante."),
+    "past_promise": N_("Date {detail} passée: une promesse est pour 1 à 30 jours à venir."),
+    "far_promise": N_("Date {detail} trop loin: une promesse est pour 1 à 30 jours à venir."),
     "unexpected": N_("{detail} non compris."),
 }
