@@ -59,6 +59,10 @@ def _verify(hop: Hop) -> str | None:
         hop.db, hop.member_id, hop.value, secret=hop.pin_secret, now=hop.now, source=hop.source
     )
     hop.wrote = True
+    if result.just_locked:
+        from sms.lock_alert import alert_lock
+
+        alert_lock(hop.db, hop.member_id, now=hop.now, config=hop.config)
     if result.locked:
         return "locked"
     if not result.ok:

@@ -106,10 +106,14 @@ def _unpaid_instalments(session: Session, loans: list[Loan]) -> list[Instalment]
 
 @dataclass(frozen=True)
 class Allocation:
-    """The result of a payment: the repayment row and the outstanding left afterwards."""
+    """The result of a payment: the repayment row and the outstanding left afterwards.
+
+    `recovery` is a payment on written-off loans: what is left is what remains of those loans.
+    """
 
     repayment: Repayment
     outstanding_after: int
+    recovery: bool = False
 
 
 def record_repayment(
@@ -126,16 +130,21 @@ def record_repayment(
     declaration_id: int | None = None,
     actor: str | None = None,
 ) -> Allocation:
-    """Post a repayment, filling unpaid instalments oldest due date first (or one loan's only)."""
+    """Post a repayment, filling unpaid instalments oldest due date first (or one loan's only).
+
+    Active loans take it. A payment on a written-off loan (the one given, or the member's
+    written-off loans when none is active) is a recovery: it fills that loan's instalments the
+    same way, the loan stays written off, and reports count it apart.
+    """
     if not 0 < amount <= AMOUNT_CEILING:
         raise Refused("amount", amount=amount)
-    stmt = select(Loan).where(Loan.member_id == member.id, Loan.status == LoanStatus.ACTIVE)
-    if loan is not None:
-        stmt = stmt.where(Loan.id == loan.id)
-    loans = _lock_loans(session, stmt.order_by(Loan.id))
-    if not loans:
+    loans = _payable_loans(session, member, loan, LoanStatus.ACTIVE)
+    recovery = not loans
+    if recovery:
+        loans = _payable_loans(session, member, loan, LoanStatus.WRITTEN_OFF)
+    instalments = _unpaid_instalments(session, loans)
+    if not loans or (recovery and not instalments):
         raise Refused("no_active_loan")
-    instalments = _unpaid_instalments(session, list(loans))
     outstanding = sum(i.unpaid for i in instalments)
     if amount > outstanding:
         raise Refused("too_much", remaining=outstanding)
@@ -181,9 +190,18 @@ def record_repayment(
             "paid_on": paid_on.isoformat(),
             "loans": {str(k): v for k, v in per_loan.items()},
             "outstanding": outstanding - amount,
+            **({"recovery": True} if recovery else {}),
         },
     )
-    return Allocation(repayment, outstanding - amount)
+    return Allocation(repayment, outstanding - amount, recovery)
+
+
+def _payable_loans(session: Session, member: Member, loan: Loan | None, status: LoanStatus) -> list[Loan]:
+    """The member's loans in `status` (only `loan` when given), locked, in id order."""
+    stmt = select(Loan).where(Loan.member_id == member.id, Loan.status == status)
+    if loan is not None:
+        stmt = stmt.where(Loan.id == loan.id)
+    return list(_lock_loans(session, stmt.order_by(Loan.id)))
 
 
 def _close_repaid(session: Session, loans, now: datetime) -> None:

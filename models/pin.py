@@ -77,11 +77,12 @@ def verify_pin(pin: str, stored: str | None, secret: str) -> bool:
 
 @dataclass(frozen=True)
 class PinCheck:
-    """The outcome of one PIN entry."""
+    """The outcome of one PIN entry; `just_locked` is the entry that locked the member (once per lock)."""
 
     ok: bool
     tries_left: int
     locked: bool
+    just_locked: bool = False
 
 
 def _load_for_update(session: Session, member_id: int) -> Member:
@@ -114,7 +115,12 @@ def check_pin(
             member_id=member.id,
             after={"wrong_pins": member.wrong_pins},
         )
-    return PinCheck(ok=False, tries_left=max(0, MAX_WRONG - member.wrong_pins), locked=member.locked)
+    return PinCheck(
+        ok=False,
+        tries_left=max(0, MAX_WRONG - member.wrong_pins),
+        locked=member.locked,
+        just_locked=member.locked,
+    )
 
 
 def set_pin(

@@ -17,6 +17,7 @@ from models.ledger import (
     savings_balance,
     write_off,
 )
+from models.portfolio.standing import recoveries
 from tests import factories as f
 from tests.conftest import DEFAULT_NOW
 
@@ -113,6 +114,38 @@ def test_without_an_active_loan_a_payment_is_refused(db, member):
     assert excinfo.value.code == "no_active_loan"
 
 
+def test_a_payment_on_a_written_off_loan_is_a_recovery_and_the_loan_stays_written_off(db, member):
+    """No active loan but a written-off one: the payment fills it as a recovery; over its rest is refused."""
+    loan = f.loan(db, member, "L-W", 10_000, 0, 2)
+    write_off(db, loan, now=DEFAULT_NOW, actor="user:coord", reason="left", source=Source.CLI)
+    allocation = pay(db, member, 6_000)
+    assert allocation.recovery and allocation.outstanding_after == 4_000
+    assert [line.loan_id for line in allocation.repayment.lines] == [loan.id]
+    assert paid(db, loan) == [5_000, 1_000]
+    with pytest.raises(Refused) as excinfo:
+        pay(db, member, 4_001)
+    assert excinfo.value.details == {"remaining": 4_000}
+    pay(db, member, 4_000)
+    assert status(db, loan) == LoanStatus.WRITTEN_OFF
+    # The figures read it as a recovery, apart from collections on active loans.
+    assert recoveries(db, TODAY, [member.cooperative_id]) == {member.cooperative_id: 10_000}
+    with pytest.raises(Refused) as excinfo:
+        pay(db, member, 1)
+    assert excinfo.value.code == "no_active_loan"
+
+
+def test_an_active_loan_takes_the_payment_before_a_written_off_one(db, member):
+    """An active loan takes a payment without reference as before; with the reference, a recovery."""
+    written = f.loan(db, member, "L-W", 10_000, 0, 2)
+    write_off(db, written, now=DEFAULT_NOW, actor="user:coord", reason="left", source=Source.CLI)
+    active = f.loan(db, member, "L-A", 4_000, 0, 2)
+    allocation = pay(db, member, 3_000)
+    assert not allocation.recovery
+    assert (paid(db, active), paid(db, written)) == ([2_000, 1_000], [0, 0])
+    assert pay(db, member, 500, loan=written).recovery
+    assert paid(db, written) == [500, 0]
+
+
 def test_the_last_payment_closes_the_loan_and_a_reversal_reopens_it(db, member):
     """Paid in full → repaid; reversing a payment recomputes the instalments → active again."""
     loan = f.loan(db, member, "L-1", 9_000, 1_000, 2)
@@ -194,11 +227,10 @@ def test_savings_never_go_below_zero(db, member):
 
 
 def test_write_off_closes_an_active_loan_once(db, member):
-    """A written-off loan leaves the active ones and cannot be written off twice."""
+    """A written-off loan leaves the active ones and cannot be written off twice; a payment is a recovery."""
     loan = f.loan(db, member)
     write_off(db, loan, now=DEFAULT_NOW, actor="user:coord", reason="left the village", source=Source.CLI)
     assert status(db, loan) == LoanStatus.WRITTEN_OFF
     with pytest.raises(Refused):
         write_off(db, loan, now=DEFAULT_NOW, actor="user:coord", reason="again", source=Source.CLI)
-    with pytest.raises(Refused):
-        pay(db, member, 1_000)
+    assert pay(db, member, 1_000).recovery

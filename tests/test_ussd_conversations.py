@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 
-from models import Member, RepaymentDeclaration
-from models.enums import DeclarationStatus, Frequency, Source
+from i18n.gsm7 import fold
+from models import Member, OutboundSms, RepaymentDeclaration
+from models.enums import DeclarationStatus, Frequency, Role, Source
 from models.ledger import record_repayment
-from models.pin import reset_pin
+from models.pin import check_pin, reset_pin
 from tests import factories as f
 from tests.conftest import DEFAULT_NOW
 from tests.phone import Phone, give_pin
@@ -415,3 +417,47 @@ def test_options_2_and_4_are_reachable_from_the_menu(db, awa, phone):
     phone.press("00")
     four = phone.press("4")
     assert "indisponible" not in four
+
+
+def _notices(db) -> list[OutboundSms]:
+    db.expire_all()
+    rows = list(db.scalars(select(OutboundSms).where(OutboundSms.kind == "notice").order_by(OutboundSms.id)))
+    db.commit()
+    return rows
+
+
+def test_the_lock_alerts_the_treasurers_once_naming_the_member_and_the_reset_command(db, coop, awa, phone):
+    """Third wrong PIN: each active treasurer gets one SMS with the member and `PIN M0001`; never again."""
+    f.member(db, coop, "T0001", "Fatou Sarr", "+221770000001", role=Role.TREASURER)
+    f.member(db, coop, "T0002", "Ngone Faye", "+221770000003", role=Role.TREASURER, language="wo")
+    f.member(db, coop, "P0001", "Moussa Ndiaye", "+221770000002", role=Role.PRESIDENT)
+    f.member(db, f.coop(db, "GIE Thies", "THS"), "T0001", "Ousmane Ba", "+221770000009", role=Role.TREASURER)
+    give_pin(db, awa, PIN, "test-pin-secret")
+    phone.dial()
+    phone.press("1111")
+    phone.press("2222")
+    assert _notices(db) == []
+    phone.press("3333")
+    alerts = _notices(db)
+    assert sorted(a.to for a in alerts) == ["+221770000001", "+221770000003"]
+    [fr] = [a for a in alerts if a.language == "fr"]
+    assert fr.text == fold(
+        "NDB: Awa Diop (M0001) a fait 3 PIN faux et est bloqué. Pour effacer son PIN, envoyez PIN M0001."
+    )
+    assert all(a.segments == 1 and "PIN M0001" in a.text for a in alerts)
+    assert phone.dial().startswith("Compte bloqué")
+    locked_again = check_pin(db, awa.id, "4444", secret="test-pin-secret", now=DEFAULT_NOW)
+    assert locked_again.locked and not locked_again.just_locked
+    db.commit()
+    assert len(_notices(db)) == 2
+
+
+def test_the_lock_alerts_the_president_when_there_is_no_treasurer(db, coop, awa, phone):
+    """No active treasurer: the president is told instead."""
+    f.member(db, coop, "T0001", "Fatou Sarr", "+221770000001", role=Role.TREASURER, status="inactive")
+    f.member(db, coop, "P0001", "Moussa Ndiaye", "+221770000002", role=Role.PRESIDENT)
+    give_pin(db, awa, PIN, "test-pin-secret")
+    for wrong in ("1111", "2222", "3333"):
+        phone.dial()
+        phone.press(wrong)
+    assert [a.to for a in _notices(db)] == ["+221770000002"]

@@ -68,7 +68,8 @@ def pay(req: Request, cmd: Command) -> Outcome:
             select(Loan).where(
                 Loan.member_id == member.id,
                 func.upper(Loan.reference) == cmd.loan_ref.upper(),
-                Loan.status == LoanStatus.ACTIVE,
+                # A written-off loan still takes payments: they are recoveries (models.ledger).
+                Loan.status.in_((LoanStatus.ACTIVE, LoanStatus.WRITTEN_OFF)),
             )
         )
         if loan is None:
@@ -170,9 +171,13 @@ def _record(
             source=req.source,
         )
         extra = (text(T.DECLARATION_CONFIRMED, code=declaration.code),)
-    outstanding = member_position(req.session, member.id, req.today).outstanding
+    # A recovery's "still owed" is what remains of the written-off loans, which outstanding leaves out.
+    if allocation.recovery:
+        outstanding = allocation.outstanding_after
+    else:
+        outstanding = member_position(req.session, member.id, req.today).outstanding
     receipt = text(
-        T.PAY_RECEIPT,
+        T.RECOVERY_RECEIPT if allocation.recovery else T.PAY_RECEIPT,
         coop=req.coop,
         member=label(member),
         amount=format_money(amount),

@@ -74,6 +74,18 @@ class Messenger:
             member=sender,
         )
 
+    def reply_rendered(self, phone: str, sender: Member, body: str) -> OutboundSms | None:
+        """An answer already written in the sender's language (an arrears list page)."""
+        return queue_reply(
+            self.session,
+            to=phone,
+            text=body,
+            language=sender.language,
+            now=self.now,
+            config=self.config,
+            member=sender,
+        )
+
     def tell(
         self,
         member: Member,

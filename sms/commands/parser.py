@@ -32,6 +32,8 @@ MAX_LENGTH = 320
 # Digit groups considered for the phone/amount split (a phone is at most 14 digits in 1-digit groups).
 MAX_GROUPS = 24
 BACKDATE_DAYS = 7
+# A promise's date is 1 to this many days ahead (models.promises.MAX_DAYS_AHEAD).
+PROMISE_DAYS_AHEAD = 30
 # A day/month this far ahead is read as a typo for the future rather than last year's date.
 FUTURE_WINDOW_DAYS = 60
 
@@ -53,6 +55,10 @@ class Reason(StrEnum):
     FUTURE_DATE = "future_date"
     OLD_DATE = "old_date"
     BAD_CODE = "bad_code"
+    BAD_PAGE = "bad_page"
+    MISSING_DATE = "missing_date"
+    PAST_PROMISE = "past_promise"
+    FAR_PROMISE = "far_promise"
     UNEXPECTED = "unexpected"
 
 
@@ -169,6 +175,10 @@ class _Reader:
         if not shape.member:
             # AIDE, STOP, START: whatever follows is chatter, not an error.
             return Command(self.keyword)
+        if shape.page:
+            return self.read_page_or_member(args)
+        if shape.promise_on:
+            return self.read_promise(args)
         force = False
         paid_on = None
         if args and shape.force and args[-1] == "OK":
@@ -202,6 +212,63 @@ class _Reader:
         return Command(
             self.keyword, member=member, amount=amount, loan_ref=loan_ref, paid_on=paid_on, force=force
         )
+
+    def read_page_or_member(self, args: list[str]) -> Command | Problem:
+        """RETARDS: nothing (page 1), a bare 1–2 digit page number, or one member with a digit in it."""
+        if not args:
+            return Command(self.keyword, page=1)
+        if len(args) == 1 and re.fullmatch(r"[0-9]{1,2}", args[0], re.ASCII):
+            page = int(args[0])
+            return Command(self.keyword, page=page) if page else self.problem(Reason.BAD_PAGE, args[0])
+        # A word without a digit (`RETARDS x`) is neither a page nor a member number.
+        if len(args) == 1 and not any(c.isdigit() for c in args[0]):
+            return self.problem(Reason.BAD_MEMBER, args[0])
+        member = self.read_lone_member(args)
+        return member if isinstance(member, Problem) else Command(self.keyword, member=member)
+
+    def read_promise(self, args: list[str]) -> Command | Problem:
+        """PROMESSE: member, amount, then a JJ/MM date read as its next occurrence, 1 to 30 days ahead."""
+        if not args:
+            return self.problem(Reason.MISSING_MEMBER)
+        if not _DATE.fullmatch(args[-1]):
+            found = self.read_member_and_amount(args)
+            return found if isinstance(found, Problem) else self.problem(Reason.MISSING_DATE)
+        token = args.pop()
+        promise_on = self.read_ahead(token)
+        if isinstance(promise_on, Problem):
+            return promise_on
+        if not args:
+            return self.problem(Reason.MISSING_MEMBER)
+        found = self.read_member_and_amount(args)
+        if isinstance(found, Problem):
+            return found
+        member, amount, rest = found
+        if rest:
+            return self.problem(Reason.UNEXPECTED, rest[0])
+        return Command(self.keyword, member=member, amount=amount, promise_on=promise_on)
+
+    def read_ahead(self, token: str) -> date | Problem:
+        """The next JJ/MM after today (a year given must agree); 1 to 30 days ahead, else a problem."""
+        match = _DATE.fullmatch(token)
+        day, month = int(match[1]), int(match[2])
+        year = int(match[3]) if match[3] else None
+        if year is not None and year < 100:
+            year += 2000
+        try:
+            this_year = date(year or self.today.year, month, day)
+        except ValueError:
+            return self.problem(Reason.BAD_DATE, token)
+        ahead = this_year
+        if year is None and ahead <= self.today:
+            try:
+                ahead = date(self.today.year + 1, month, day)
+            except ValueError:  # 29/02 next year
+                return self.problem(Reason.FAR_PROMISE, token)
+        if (ahead - self.today).days > PROMISE_DAYS_AHEAD or ahead <= self.today:
+            # A date just gone is a mistake for the past, not a promise a year away.
+            past = this_year <= self.today and (self.today - this_year).days <= FUTURE_WINDOW_DAYS
+            return self.problem(Reason.PAST_PROMISE if past else Reason.FAR_PROMISE, token)
+        return ahead
 
     def read_code(self, args: list[str]) -> Command | Problem:
         joined = "".join(args).strip(".:;,!?#")

@@ -27,7 +27,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from i18n.catalog import N_
-from sms.commands import cancel, enquiries, handlers, opt_out
+from sms.commands import cancel, enquiries, handlers, late, opt_out, promise
 from sms.commands.spec import CommandSpec, Registry, Shape, Who
 
 # Wolof synonyms await a native speaker's review (docs/treasurer-sms.md lists them); they are the
@@ -111,6 +111,25 @@ COMMANDS = Registry(
             # Alone, anyone registered gets their own figures; another member's are the officers'.
             who=Who.ANYONE,
             handler=enquiries.balance,
+        ),
+        CommandSpec(
+            "RETARDS",
+            fr=("RETARD",),
+            en=("LATE", "ARREARS"),
+            wo=("YEEX",),  # the glossary's "late" (yéex), accents folded
+            shape=Shape(member=True, page=True),
+            syntax=N_("RETARDS [page | membre]"),
+            example="RETARDS 2",
+            handler=late.late,
+        ),
+        CommandSpec(
+            "PROMESSE",
+            en=("PROMISE",),
+            wo=("DIG",),  # the glossary's "promise"
+            shape=Shape(member=True, amount=True, promise_on=True),
+            syntax=N_("PROMESSE <membre> <montant> <JJ/MM>"),
+            example="PROMESSE M12 5000 15/12",
+            handler=promise.promise,
         ),
         CommandSpec(
             "AIDE",

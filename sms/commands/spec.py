@@ -25,6 +25,8 @@ class Shape:
     paid_on: bool = False
     force: bool = False
     code: str | None = None  # "declaration" (4 digits) or "receipt"
+    page: bool = False  # nothing or a bare 1–2 digit page number instead of the member (RETARDS)
+    promise_on: bool = False  # a required JJ/MM 1 to 30 days ahead (PROMESSE)
 
     @property
     def takes_arguments(self) -> bool:
@@ -54,6 +56,8 @@ class Command:
     paid_on: date | None = None
     force: bool = False
     code: str | None = None
+    page: int | None = None
+    promise_on: date | None = None
 
 
 class Who(StrEnum):

@@ -14,6 +14,10 @@ PAY_RECEIPT = N_(
     "{coop}: {member} a payé {amount} le {day}, reçu par {treasurer}. Reçu {receipt}. "
     "Reste à payer: {outstanding}."
 )
+RECOVERY_RECEIPT = N_(
+    "{coop}: recouvrement sur prêt en pertes: {member} a payé {amount} le {day} à {treasurer}. "
+    "Reçu {receipt}. Reste {outstanding}."
+)
 DECLARATION_CONFIRMED = N_("Déclaration {code} confirmée.")
 DEP_RECEIPT = N_(
     "{coop}: dépôt de {amount} pour {member} le {day}, reçu par {treasurer}. "
@@ -38,6 +42,9 @@ PIN_RESET_MEMBER = N_(
 USSD_SERVICE = N_("le service USSD")
 PIN_RESET_DONE = N_(
     "{coop}: PIN de {member} effacé. Au prochain appel USSD, il ou elle choisira un nouveau PIN."
+)
+PIN_LOCKED_OFFICER = N_(
+    "{coop}: {member} a fait 3 PIN faux et est bloqué. Pour effacer son PIN, envoyez PIN {member_no}."
 )
 DECLARATION_REJECTED_MEMBER = N_(
     "{coop}: votre déclaration de {amount} (code {code}) n'est pas confirmée par {treasurer}. "
@@ -140,6 +147,29 @@ NO_RECENT_RECEIPT = N_(
     "{coop}: aucun reçu de votre main depuis 24 h. Pour annuler: ANNULE et le reçu, ex: ANNULE R000015."
 )
 
+# --- RETARDS (replies to an officer) -------------------------------------------------------------
+LATE_NO_PAGE = N_("{coop}: pas de page {page}: la liste des retards a {pages} page(s). Envoyez RETARDS 1.")
+LATE_MEMBER = N_("{coop}: {member}: {overdue} en retard, {days} j.")
+LATE_MEMBER_NONE = N_("{coop}: {member} n'a aucun retard.")
+LATE_ITEMS = N_("Échéances: {items}.")
+LATE_MORE = N_("Et {more} autre(s) échéance(s).")
+LATE_LAST_REMINDER = N_("Dernier rappel de retard: {day}.")
+LATE_NO_REMINDER = N_("Aucun rappel de retard envoyé.")
+LATE_PROMISE = N_("Promesse: {amount} pour le {day}, {status}, payé {paid}.")
+PROMISE_OPEN = N_("en cours")
+PROMISE_KEPT = N_("tenue")
+PROMISE_BROKEN = N_("non tenue")
+PROMISE_REPLACED = N_("remplacée")
+
+# --- PROMESSE -------------------------------------------------------------------------------------
+PROMISE_RECORDED = N_(
+    "{coop}: promesse de {member}: {amount} d'ici le {day}. Les rappels de retard attendent cette date."
+)
+PROMISE_REPLACES = N_("Elle remplace la promesse de {amount} pour le {day}.")
+PROMISE_MEMBER = N_(
+    "{coop}: {treasurer} a noté votre promesse de payer {amount} d'ici le {day}. Merci de la tenir."
+)
+
 # --- STOP and START (kind "reply"; their msgids sit in the `sms` catalog area) ----------------------
 STOP_CONFIRMED = N_(
     "Vous ne recevrez plus de rappels ni d'annonces. Les recus continuent. Envoyez START pour les reprendre."
@@ -150,8 +180,8 @@ START_CONFIRMED = N_("Vous recevrez de nouveau les rappels et les annonces. Envo
 SYNTAX = N_("{problem} Format: {syntax}. Exemple: {example}")
 NOT_UNDERSTOOD = N_("Message non compris.")
 HELP_RECORDER = N_(
-    "Commandes: PAY|DEP|RETRAIT <membre> <montant>, OUI|NON <code>, ANNULE <reçu>, PIN|SOLDE <membre>, "
-    "STOP, START. Ex: PAY M12 5000"
+    "Commandes: PAY|DEP|RETRAIT|PROMESSE <membre> <montant>, OUI|NON <code>, ANNULE <reçu>, "
+    "PIN|SOLDE|RETARDS <membre>, STOP, START. Ex: PAY M12 5000"
 )
 HELP_MEMBER = N_(
     "{coop}: SMS: SOLDE pour votre solde, STOP arrête les rappels, START les reprend. "
@@ -172,6 +202,10 @@ PROBLEMS = {
     "future_date": N_("Date {detail} dans le futur."),
     "old_date": N_("Date {detail}: 7 jours en arrière au plus."),
     "bad_code": N_("Code {detail} non reconnu."),
+    "bad_page": N_("Page {detail} non reconnue."),
+    "missing_date": N_("Date manquante."),
+    "past_promise": N_("Date {detail} passée: une promesse est pour 1 à 30 jours à venir."),
+    "far_promise": N_("Date {detail} trop loin: une promesse est pour 1 à 30 jours à venir."),
     "unexpected": N_("{detail} non compris."),
 }
 

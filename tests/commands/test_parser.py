@@ -132,6 +132,26 @@ GOOD = [
     ("PAY m12 ٥٠٠٠", pay(no("M12"), 5_000)),
     ("PAY m12\u200b 5000", pay(no("M12"), 5_000)),
     ("PAY m12\u00a05\u00a0000", pay(no("M12"), 5_000)),
+    # RETARDS: nothing is page 1, a bare 1-2 digit number a page, else a member; aliases fr/en/wo
+    ("RETARDS", Command(Keyword.RETARDS, page=1)),
+    ("retards 2", Command(Keyword.RETARDS, page=2)),
+    ("RETARD 12", Command(Keyword.RETARDS, page=12)),
+    ("LATE m12", Command(Keyword.RETARDS, member=no("M12"))),
+    ("ARREARS 77 123 45 67", Command(Keyword.RETARDS, member=phone())),
+    ("yéex M0012", Command(Keyword.RETARDS, member=no("M0012"))),
+    # PROMESSE: member, amount, then the next JJ/MM 1 to 30 days ahead (TODAY is 05/12/2026)
+    (
+        "PROMESSE m12 5000 10/12",
+        Command(Keyword.PROMESSE, member=no("M12"), amount=5_000, promise_on=date(2026, 12, 10)),
+    ),
+    (
+        "promise M12 5 000 F 31/12",
+        Command(Keyword.PROMESSE, member=no("M12"), amount=5_000, promise_on=date(2026, 12, 31)),
+    ),
+    (
+        "DIG 77 123 45 67 5000 06/12",
+        Command(Keyword.PROMESSE, member=phone(), amount=5_000, promise_on=date(2026, 12, 6)),
+    ),
 ]
 
 
@@ -168,6 +188,13 @@ BAD = [
     ("DEP m12", problem(Reason.MISSING_AMOUNT, Keyword.DEP)),
     ("DEP m12 2000 L-001", problem(Reason.UNEXPECTED, Keyword.DEP)),  # no loan on a deposit
     ("RETRAIT m12 2000 03/12", problem(Reason.UNEXPECTED, Keyword.RETRAIT)),  # a withdrawal is today
+    ("RETARDS x", problem(Reason.BAD_MEMBER, Keyword.RETARDS)),
+    ("RETARDS 0", problem(Reason.BAD_PAGE, Keyword.RETARDS)),
+    ("PROMESSE m12 5000", problem(Reason.MISSING_DATE, Keyword.PROMESSE)),
+    ("PROMESSE m12 5000 20/11", problem(Reason.PAST_PROMISE, Keyword.PROMESSE)),
+    ("PROMESSE m12 5000 05/12", problem(Reason.PAST_PROMISE, Keyword.PROMESSE)),  # today is not ahead
+    ("PROMESSE m12 5000 15/01", problem(Reason.FAR_PROMISE, Keyword.PROMESSE)),  # 41 days
+    ("PROMESSE m12 5000 31/02", problem(Reason.BAD_DATE, Keyword.PROMESSE)),
     ("OUI 123", problem(Reason.BAD_CODE, Keyword.OUI)),
     ("OUI 12345", problem(Reason.BAD_CODE, Keyword.OUI)),
     ("NON abcd", problem(Reason.BAD_CODE, Keyword.NON)),

@@ -6,11 +6,13 @@ from sqlalchemy import select
 
 from i18n.gsm7 import fold
 from models import AuditEvent, InboundSms, Instalment, Loan, Member, Repayment
-from models.enums import InboundStatus, LoanStatus, Role
+from models.enums import InboundStatus, LoanStatus, Role, Source
+from models.ledger import write_off
 from models.position import member_position
 from sms.commands import handle
 from tests import factories
 from tests.commands.conftest import AWA, OTHER_TREASURER, PRESIDENT, STRANGER, TREASURER
+from tests.conftest import DEFAULT_NOW
 
 
 def repayments(db) -> list[Repayment]:
@@ -166,6 +168,29 @@ def test_more_than_outstanding_is_refused_with_the_remaining_amount(coop, sms, d
     assert sms("PAY m12 110000").result == "posted"
     db.expire_all()
     assert db.scalar(select(Loan.status)) == LoanStatus.REPAID
+
+
+def test_pay_on_a_written_off_loan_records_a_recovery(coop, sms, db, outbox):
+    """Awa's only loan is written off: PAY records a recovery on it, receipts say so, it stays written off."""
+    loan = db.scalar(select(Loan).where(Loan.reference == "L-001"))
+    write_off(db, loan, now=DEFAULT_NOW, actor="user:coord", reason="left", source=Source.CLI)
+    db.commit()
+    assert sms("PAY m12 5000").result == "posted"
+    [repayment] = repayments(db)
+    assert [line.loan_id for line in repayment.lines] == [loan.id]
+    db.expire_all()
+    assert db.scalar(select(Loan.status)) == LoanStatus.WRITTEN_OFF
+    receipts = outbox(kind="receipt")
+    assert sorted(r.to for r in receipts) == sorted([AWA, TREASURER])
+    for row in receipts:
+        assert row.text == fold(
+            "NDB: recouvrement sur prêt en pertes: Awa Diop (M0012) a payé 5 000 F le 01/12 à "
+            f"Fatou Sarr (T0001). Reçu {repayment.receipt}. Reste 105 000 F."
+        )
+        assert row.segments == 1
+    audit = db.scalar(select(AuditEvent).where(AuditEvent.action == "repayment.record"))
+    assert audit.after["recovery"] is True
+    assert sms("PAY m12 2000 l-001", gateway_id="ATXid_ref").result == "posted"
 
 
 def test_member_without_a_loan(coop, sms, db):

@@ -9,6 +9,7 @@ import logging
 from flask import Response, abort, redirect, render_template, request, url_for
 
 from models import audit
+from models.attention import attention
 from models.cooperative import Cooperative, Member
 from models.enums import Source
 from models.portfolio import (
@@ -89,6 +90,7 @@ def _render_dashboard(cooperative: Cooperative | None):
         "admin/dashboard.html",
         cooperative=cooperative,
         board=board,
+        attention=attention(session, today, [cooperative.id] if cooperative else None),
         lines=lines,
         par_alert=PAR_ALERT,
         sort=parse_sort(sort),
