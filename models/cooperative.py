@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime
@@ -44,6 +44,7 @@ class Member(Base):
     __table_args__ = (
         UniqueConstraint("cooperative_id", "member_key"),
         Index("ix_member_cooperative_status", "cooperative_id", "status"),
+        Index("ix_member_name_key", "name_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,6 +52,9 @@ class Member(Base):
     member_no: Mapped[str] = mapped_column(String(20))
     member_key: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(120))
+    # The name with case, accents and repeated spaces folded (models.directory.name_key), for search;
+    # kept in step with `name` on every insert and update (the listener below).
+    name_key: Mapped[str] = mapped_column(String(120))
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)
     role: Mapped[str] = mapped_column(String(12), default=Role.MEMBER)
     language: Mapped[str] = mapped_column(String(2), default=Language.FR)
@@ -68,6 +72,14 @@ class Member(Base):
     def can_record_money(self) -> bool:
         """Treasurers and the president record repayments, deposits and withdrawals."""
         return self.role in (Role.TREASURER, Role.PRESIDENT)
+
+
+@event.listens_for(Member, "before_insert")
+@event.listens_for(Member, "before_update")
+def _fold_name(_mapper, _connection, member: Member) -> None:
+    from models.directory import name_key
+
+    member.name_key = name_key(member.name or "")
 
 
 class Product(Base):

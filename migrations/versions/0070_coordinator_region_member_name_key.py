@@ -1,0 +1,45 @@
+"""Coordinators of one region; members' names folded for search.
+
+Revision ID: 0070
+Revises: 0020
+"""
+
+import unicodedata
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0070"
+down_revision = "0020"
+branch_labels = None
+depends_on = None
+
+
+def _fold(name: str) -> str:
+    # Frozen copy of models.directory.name_key as of this revision.
+    plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    return " ".join(plain.casefold().split())
+
+
+def upgrade() -> None:
+    op.add_column("admin_user", sa.Column("region", sa.String(length=80), nullable=True))
+    op.add_column("member", sa.Column("name_key", sa.String(length=120), nullable=True))
+    conn = op.get_bind()
+    member = sa.table("member", sa.column("id", sa.Integer), sa.column("name", sa.String), sa.column("name_key"))
+    rows = conn.execute(sa.select(member.c.id, member.c.name)).all()
+    if rows:
+        conn.execute(
+            member.update().where(member.c.id == sa.bindparam("mid")).values(name_key=sa.bindparam("key")),
+            [{"mid": mid, "key": _fold(name)} for mid, name in rows],
+        )
+    with op.batch_alter_table("member") as batch:
+        batch.alter_column("name_key", existing_type=sa.String(length=120), nullable=False)
+    op.create_index("ix_member_name_key", "member", ["name_key"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_member_name_key", table_name="member")
+    with op.batch_alter_table("member") as batch:
+        batch.drop_column("name_key")
+    with op.batch_alter_table("admin_user") as batch:
+        batch.drop_column("region")
