@@ -45,6 +45,7 @@ class Member(Base):
         UniqueConstraint("cooperative_id", "member_key"),
         Index("ix_member_cooperative_status", "cooperative_id", "status"),
         Index("ix_member_name_key", "name_key"),
+        Index("ix_member_member_key", "member_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

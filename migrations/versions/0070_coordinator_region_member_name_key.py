@@ -35,9 +35,12 @@ def upgrade() -> None:
     with op.batch_alter_table("member") as batch:
         batch.alter_column("name_key", existing_type=sa.String(length=120), nullable=False)
     op.create_index("ix_member_name_key", "member", ["name_key"])
+    # Search by member number across cooperatives (the unique key leads with the cooperative).
+    op.create_index("ix_member_member_key", "member", ["member_key"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_member_member_key", table_name="member")
     op.drop_index("ix_member_name_key", table_name="member")
     with op.batch_alter_table("member") as batch:
         batch.drop_column("name_key")

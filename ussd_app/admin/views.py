@@ -11,6 +11,7 @@ from flask import Response, abort, redirect, render_template, request, url_for
 from models import audit
 from models.cooperative import Cooperative, Member
 from models.enums import Source
+from models.member_list import cooperative_members
 from models.portfolio import (
     Month,
     cooperative_lines,
@@ -85,9 +86,13 @@ def _render_dashboard(cooperative: Cooperative | None):
         figures=overall,
     )
     figures = board.portfolio
+    members = (
+        cooperative_members(session, cooperative.id, today, request.args.get("page")) if cooperative else None
+    )
     return render_template(
         "admin/dashboard.html",
         cooperative=cooperative,
+        members=members,
         board=board,
         lines=lines,
         par_alert=PAR_ALERT,
