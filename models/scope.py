@@ -71,10 +71,13 @@ def regions(session: Session) -> dict[str, str]:
             spellings = counts.setdefault(key, {})
             spelling = " ".join(region.split())
             spellings[spelling] = spellings.get(spelling, 0) + 1
-    return {
-        key: max(spellings.items(), key=lambda item: (item[1], item[0]))[0]
-        for key, spellings in counts.items()
-    }
+    return {key: max(spellings.items(), key=_preferred)[0] for key, spellings in counts.items()}
+
+
+def _preferred(item: tuple[str, int]) -> tuple:
+    """The most used spelling; on a tie the one keeping accents, then capitals ("Thiès" over "thies")."""
+    spelling, count = item
+    return (count, not spelling.isascii(), spelling[:1].isupper(), spelling)
 
 
 def known_region(session: Session, region: str) -> str:

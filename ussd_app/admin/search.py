@@ -12,7 +12,7 @@ from ussd_app.admin.security import current_user
 @bp.get("/search")
 def search():
     """Members by name, number or phone, cooperatives by name or code; members paged."""
-    from ussd_app import db_session, runtime
+    from ussd_app.current import db_session, runtime
 
     result = run_search(
         db_session(),
