@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
     """Register the admin pages and the simulator, and set the session cookie's flags."""
     from ussd_app.admin import (  # noqa: F401 - routes register on import
         broadcast,
+        exports,
         pages,
         search,
         simulator,
