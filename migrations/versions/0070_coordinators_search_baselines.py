@@ -1,4 +1,4 @@
-"""Coordinators of one region; members' names folded for search.
+"""Coordinators of one region; members' names folded for search; production baselines.
 
 Revision ID: 0070
 Revises: 0020
@@ -8,6 +8,8 @@ import unicodedata
 
 import sqlalchemy as sa
 from alembic import op
+
+import models.base
 
 revision = "0070"
 down_revision = "0020"
@@ -37,9 +39,22 @@ def upgrade() -> None:
     op.create_index("ix_member_name_key", "member", ["name_key"])
     # Search by member number across cooperatives (the unique key leads with the cooperative).
     op.create_index("ix_member_member_key", "member", ["member_key"])
+    op.create_table(
+        "production_baseline",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("product_id", sa.Integer(), nullable=False),
+        sa.Column("month", sa.Integer(), nullable=False),
+        sa.Column("quantity", sa.BigInteger(), nullable=False),
+        sa.Column("target", sa.BigInteger(), nullable=True),
+        sa.Column("updated_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["product_id"], ["product.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("product_id", "month"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("production_baseline")
     op.drop_index("ix_member_member_key", table_name="member")
     op.drop_index("ix_member_name_key", table_name="member")
     with op.batch_alter_table("member") as batch:
