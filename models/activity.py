@@ -87,7 +87,7 @@ class ProductionBaseline(Base):
     """A product's production in one calendar month of the reference period, imported, and its target.
 
     Where a month has no row, the baseline is derived from the reports of `PRODUCTION_BASELINE_YEAR`
-    (see docs/design.md, "Production against the doubling goal").
+    (see docs/coordinators.md, "Production against the doubling goal").
     """
 
     __tablename__ = "production_baseline"

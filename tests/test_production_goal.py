@@ -145,3 +145,25 @@ def test_report_production_vs_baseline(runner, db, farms, clock):
         == "period,cooperative,region,product,unit,production,baseline,target,progress"
     )
     assert "2026-01..2026-03,GIE Keur Massar,Thiès,Mil,kg,350,0,0," in csv_out.output
+
+
+def test_goal_page_and_chart_within_scope(client, db, farms, clock):
+    """The page shows the scope's lines and totals; the chart marks baseline and target; outside is 403."""
+    from tests.admin_support import add_user, login
+    from ussd_app.admin.goal_chart import goal_chart
+
+    clock.set(datetime(2026, 3, 20, 10, tzinfo=UTC))
+    import_baselines(db, b"cooperative,product,month,baseline\nKMS,mil,1,100\n", now=DEFAULT_NOW)
+    db.commit()
+    add_user(db, "thies@mbolo.sn", region="Thiès")
+    login(client, "thies@mbolo.sn")
+    page = client.get("/admin/production?month=2026-03").get_data(as_text=True)
+    assert "GIE Keur Massar" in page and "GIE Ndiambour" not in page and 'id="chart-goal"' in page
+    assert client.get(f"/admin/production?cooperative={farms['ndb'].id}").status_code == 403
+    lines = goal_lines(db, 2026, 3, None)
+    chart = goal_chart("t", goal_totals(lines, by_region=False))
+    marks = [r for r in chart.rects if r.css in ("goal-base", "goal-target")]
+    assert {r.css for r in marks} == {"goal-base", "goal-target"}
+    bar = next(r for r in chart.rects if r.css == "prod-now" and "kg" in r.title)
+    target = next(r for r in marks if r.css == "goal-target")
+    assert bar.w > target.x  # 390 kg of mil produced against a 200 kg target: the bar passes the mark

@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
         broadcast,
         exports,
         pages,
+        production_goal,
         search,
         simulator,
         views,

@@ -149,7 +149,7 @@ def products_command(file: Path, dry_run: bool) -> None:
 @_FILE
 @_DRY_RUN
 def baselines_command(file: Path, dry_run: bool) -> None:
-    """Production baselines per cooperative, product and month: cooperative,product,month,baseline[,target]."""
+    """Production baselines per cooperative, product and month (cooperative,product,month,baseline,target)."""
     _exit(run_import("baselines", file, dry_run))
 
 
