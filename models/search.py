@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from models.cooperative import Cooperative, Member, member_key
@@ -81,33 +81,41 @@ def search(
     wanted = name_key(query)
     if not wanted:
         return SearchResult(query, [], Page.of(1, PAGE_SIZE, 0), [])
-    conditions = [Member.name_key.contains(wanted, autoescape=True), Member.member_key == member_key(query)]
+    by_name = Member.name_key.contains(wanted, autoescape=True)
+    key = member_key(query)
     phone = try_normalise(query, region)
+    exact = Member.member_key == key
+    # Written out, not `~exact`: a member without a phone makes `phone = …` NULL, and NOT NULL drops them.
+    not_exact = Member.member_key != key
     if phone is not None:
-        conditions.append(Member.phone == phone)
-    where = [or_(*conditions)]
+        exact = or_(exact, Member.phone == phone)
+        not_exact = and_(not_exact, or_(Member.phone.is_(None), Member.phone != phone))
+    where = []
     ids = scope.cooperative_ids(session)
     if ids is not None:
         where.append(Member.cooperative_id.in_(ids))
-    total = session.scalar(select(func.count()).select_from(Member).where(*where)) or 0
+    total = session.scalar(select(func.count()).select_from(Member).where(or_(by_name, exact), *where)) or 0
     chosen = Page.of(page, PAGE_SIZE, total)
-    exact = or_(*conditions[1:])
-    rows = session.execute(
-        select(
-            Member.id,
-            Member.member_no,
-            Member.name,
-            Member.phone,
-            Member.cooperative_id,
-            Cooperative.name,
-            Member.status,
-        )
-        .join(Cooperative, Cooperative.id == Member.cooperative_id)
-        .where(*where)
-        # Exact number or phone first, then by name.
-        .order_by(exact.desc(), Member.name_key, Member.id)
-        .offset(chosen.offset)
-        .limit(PAGE_SIZE)
-    )
+    columns = select(
+        Member.id,
+        Member.member_no,
+        Member.name,
+        Member.phone,
+        Member.cooperative_id,
+        Cooperative.name,
+        Member.status,
+    ).join(Cooperative, Cooperative.id == Member.cooperative_id)
+    # Exact number or phone matches first (a handful, by index), then the names in order: two
+    # statements, so that the second can walk the name index and stop at the page's end.
+    first = list(session.execute(columns.where(exact, *where).order_by(Member.name_key, Member.id)))
+    skip = max(chosen.offset - len(first), 0)
+    rows = first[chosen.offset : chosen.offset + PAGE_SIZE]
+    if len(rows) < PAGE_SIZE:
+        rows += session.execute(
+            columns.where(by_name, not_exact, *where)
+            .order_by(Member.name_key, Member.id)
+            .offset(skip)
+            .limit(PAGE_SIZE - len(rows))
+        ).all()
     members = [MemberHit(*row) for row in rows]
     return SearchResult(query, members, chosen, matching_cooperatives(session, query, scope))
