@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from i18n.accents import strip_accents
 from models.base import Base, UTCDateTime
 from models.enums import Language, MemberStatus, Role
 
@@ -26,6 +28,12 @@ class Cooperative(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     members: Mapped[list[Member]] = relationship(back_populates="cooperative")
+
+
+@lru_cache(maxsize=8192)  # cooperative and product names repeat; member names need not fill memory
+def name_key(name: str) -> str:
+    """Matching key of a name: case, accents and repeated spaces ignored ("Aïssatou  DIOP" = "aissatou diop")."""
+    return " ".join(strip_accents(name).casefold().split())
 
 
 def member_key(member_no: str) -> str:
@@ -53,7 +61,7 @@ class Member(Base):
     member_no: Mapped[str] = mapped_column(String(20))
     member_key: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(120))
-    # The name with case, accents and repeated spaces folded (models.directory.name_key), for search;
+    # The name with case, accents and repeated spaces folded (`name_key`), for search;
     # kept in step with `name` on every insert and update (the listener below).
     name_key: Mapped[str] = mapped_column(String(120))
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)
@@ -78,8 +86,6 @@ class Member(Base):
 @event.listens_for(Member, "before_insert")
 @event.listens_for(Member, "before_update")
 def _fold_name(_mapper, _connection, member: Member) -> None:
-    from models.directory import name_key
-
     member.name_key = name_key(member.name or "")
 
 
