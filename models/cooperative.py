@@ -32,7 +32,7 @@ class Cooperative(Base):
 
 @lru_cache(maxsize=8192)  # cooperative and product names repeat; member names need not fill memory
 def name_key(name: str) -> str:
-    """Matching key of a name: case, accents and repeated spaces ignored ("Aïssatou  DIOP" = "aissatou diop")."""
+    """Matching key of a name: case, accents and repeated spaces ignored (Aïssatou  DIOP = aissatou diop)."""
     return " ".join(strip_accents(name).casefold().split())
 
 

@@ -1,7 +1,7 @@
 """Coordinators of one region; members' names folded for search; production baselines.
 
 Revision ID: 0070
-Revises: 0040
+Revises: 0030
 """
 
 import unicodedata
@@ -12,7 +12,7 @@ from alembic import op
 import models.base
 
 revision = "0070"
-down_revision = "0040"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 
