@@ -48,7 +48,7 @@ def programme(db):
     ndb = f.coop(db, "GIE Ndiambour", "NDB", region="Louga")
     awa = f.member(db, kms, "M0001", "Aïssatou Diop", phone="+221771234567", savings=15_000, language="wo")
     f.loan(
-        db, awa, "L-1", principal=100_000, interest=10_000, installments=10, first_due_on=date(2026, 10, 1)
+        db, awa, "L-1", principal=100_000, interest=10_000, installments=10, first_due_on=date(2026, 11, 15)
     )
     for i in range(2, 62):
         f.member(db, kms, f"M{i:04d}", f"Ndeye Sarr {i:02d}")
