@@ -23,6 +23,7 @@ from bench.dataset import DEFAULT_URL, bench_engine
 from models.cooperative import member_key
 from models.csv_import import import_members
 from models.database import make_session_factory, normalise_url
+from models.directory import name_key
 from models.phones import normalise
 
 FIRST_NAMES = (
@@ -95,7 +96,15 @@ def baseline_copy(rows: list[list[str]], now: datetime) -> float:
     members, savings = [], []
     # A fresh schema: the member ids are 1..N in COPY order.
     for member_id, row in enumerate(rows, 1):
-        values = (coop_ids[row[0]], row[1], member_key(row[1]), row[2], normalise(row[3]), row[4] or "member")
+        values = (
+            coop_ids[row[0]],
+            row[1],
+            member_key(row[1]),
+            row[2],
+            name_key(row[2]),
+            normalise(row[3]),
+            row[4] or "member",
+        )
         members.append(
             "\t".join(str(v) for v in values) + f"\t{row[5] or 'fr'}\tactive\t0\tf\tf\t{stamp}\t{stamp}\n"
         )
@@ -103,7 +112,7 @@ def baseline_copy(rows: list[list[str]], now: datetime) -> float:
         if amount:
             savings.append(f"{member_id}\topening\t{amount}\t{now.date()}\t{stamp}\timport\n")
     member_columns = (
-        "cooperative_id, member_no, member_key, name, phone, role, language, status, wrong_pins, "
+        "cooperative_id, member_no, member_key, name, name_key, phone, role, language, status, wrong_pins, "
         "locked, opted_out, created_at, updated_at"
     )
     started = time.perf_counter()

@@ -92,6 +92,9 @@ class Config:
     # An SMS payment, deposit or withdrawal below this is held until resent with OK (a dropped "000").
     MIN_PLAUSIBLE_AMOUNT: int = 100
     PRODUCTION_RECEIPT_SMS: bool = False
+    # The reference year of the doubling goal: each product's baseline is its production in the same
+    # months of this year (0: none; imported baselines only).
+    PRODUCTION_BASELINE_YEAR: int = 0
     # The largest amount any entry point accepts (SMS, USSD, CSV): far above a member's dealings,
     # far below what the database's integer columns hold.
     MAX_AMOUNT: int = 10_000_000
@@ -150,6 +153,7 @@ _PARSERS = {
     "PURGE_MONTHS": (int, lambda v: v >= 1, "a whole number of months, at least 1"),
     "QUIET_HOURS": (_hours, lambda v: True, "hours such as 20-8"),
     "PRODUCTION_RECEIPT_SMS": (_flag, lambda v: True, "on or off"),
+    "PRODUCTION_BASELINE_YEAR": (int, lambda v: v == 0 or 2000 <= v <= 2100, "a year such as 2024, or 0"),
 }
 
 

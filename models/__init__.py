@@ -1,6 +1,6 @@
 """Tables and business operations over a plain SQLAlchemy `Session`; no Flask here."""
 
-from models.activity import ProductionReport, RepaymentDeclaration
+from models.activity import ProductionBaseline, ProductionReport, RepaymentDeclaration
 from models.admin_user import AdminUser
 from models.base import Base, UTCDateTime
 from models.cooperative import Cooperative, Member, Product, member_key
@@ -31,6 +31,7 @@ __all__ = [
     "OutboundSms",
     "PortfolioSnapshot",
     "Product",
+    "ProductionBaseline",
     "ProductionReport",
     "Promise",
     "PromiseStatus",

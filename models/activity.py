@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime
@@ -81,3 +81,22 @@ class RepaymentDeclaration(Base):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+
+
+class ProductionBaseline(Base):
+    """A product's production in one calendar month of the reference period, imported, and its target.
+
+    Where a month has no row, the baseline is derived from the reports of `PRODUCTION_BASELINE_YEAR`
+    (see docs/coordinators.md, "Production against the doubling goal").
+    """
+
+    __tablename__ = "production_baseline"
+    __table_args__ = (UniqueConstraint("product_id", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    month: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    # None: twice the baseline.
+    target: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

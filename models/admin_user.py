@@ -1,4 +1,4 @@
-"""People who use the coordinator web pages: coordinators (every cooperative) and managers (one)."""
+"""Accounts of the coordinator web pages: coordinators (all cooperatives, or a region's) and managers."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from models.base import Base, UTCDateTime
 from models.cooperative import Cooperative
 from models.enums import Source
 from models.errors import NotFound, Refused
+from models.scope import Scope, known_region
 
 # scrypt is werkzeug's default; named here so a library change cannot silently weaken it.
 PASSWORD_METHOD = "scrypt"
@@ -23,7 +24,7 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password", method=PASSWORD_METH
 
 
 class AdminRole(StrEnum):
-    """coordinator: every cooperative; manager: the one cooperative set on the account."""
+    """coordinator: every cooperative, or one region's; manager: the one cooperative set on the account."""
 
     COORDINATOR = "coordinator"
     MANAGER = "manager"
@@ -39,6 +40,8 @@ class AdminUser(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(12))
     cooperative_id: Mapped[int | None] = mapped_column(ForeignKey("cooperative.id"))
+    # A coordinator of one region (as the cooperatives spell it); None: every region.
+    region: Mapped[str | None] = mapped_column(String(80))
     active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     last_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -49,14 +52,19 @@ class AdminUser(Base):
 
     @property
     def is_coordinator(self) -> bool:
-        """Coordinators see every cooperative."""
+        """Coordinators see several cooperatives: every one, or their region's."""
         return self.role == AdminRole.COORDINATOR
 
-    def may_read(self, cooperative_id: int | None) -> bool:
+    @property
+    def scope(self) -> Scope:
+        """The cooperatives this account sees."""
+        if self.is_coordinator:
+            return Scope(region=self.region)
+        return Scope(cooperative_id=self.cooperative_id if self.cooperative_id is not None else -1)
+
+    def may_read(self, cooperative: Cooperative | None) -> bool:
         """True when this account may see the cooperative's figures and members."""
-        if not self.active:
-            return False
-        return self.is_coordinator or (cooperative_id is not None and cooperative_id == self.cooperative_id)
+        return self.active and self.scope.covers(cooperative)
 
 
 def normalise_email(email: str) -> str:
@@ -72,10 +80,11 @@ def create_user(
     role: str,
     now: datetime,
     cooperative: Cooperative | None = None,
+    region: str | None = None,
     actor: str = "system",
     source: str = Source.CLI,
 ) -> AdminUser:
-    """Add an account (audited); managers need a cooperative, coordinators have none."""
+    """Add an account (audited); managers need a cooperative, coordinators have none and may have a region."""
     email = normalise_email(email)
     if "@" not in email or len(email) > 254:
         raise Refused("email", email=email)
@@ -85,6 +94,13 @@ def create_user(
         raise Refused("manager_needs_cooperative")
     if role == AdminRole.COORDINATOR and cooperative is not None:
         raise Refused("coordinator_has_no_cooperative")
+    if region is not None and role != AdminRole.COORDINATOR:
+        raise Refused("region_is_for_coordinators")
+    if region is not None:
+        try:
+            region = known_region(session, region)
+        except NotFound:
+            raise Refused("unknown_region", region=region) from None
     if len(password) < MIN_PASSWORD_LENGTH:
         raise Refused("password_too_short", minimum=MIN_PASSWORD_LENGTH)
     if session.scalar(select(AdminUser.id).where(AdminUser.email == email)) is not None:
@@ -94,6 +110,7 @@ def create_user(
         password_hash=generate_password_hash(password, method=PASSWORD_METHOD),
         role=role,
         cooperative_id=cooperative.id if cooperative is not None else None,
+        region=region,
         active=True,
         failed_logins=0,
         created_at=now,
@@ -107,7 +124,7 @@ def create_user(
         target=f"user:{email}",
         source=source,
         at=now,
-        after={"role": role, "cooperative_id": user.cooperative_id},
+        after={"role": role, "cooperative_id": user.cooperative_id, "region": region},
     )
     return user
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from i18n.accents import strip_accents
 from models.base import Base, UTCDateTime
 from models.enums import Language, MemberStatus, Role
 
@@ -28,6 +30,12 @@ class Cooperative(Base):
     members: Mapped[list[Member]] = relationship(back_populates="cooperative")
 
 
+@lru_cache(maxsize=8192)  # cooperative and product names repeat; member names need not fill memory
+def name_key(name: str) -> str:
+    """Matching key of a name: case, accents and repeated spaces ignored (Aïssatou  DIOP = aissatou diop)."""
+    return " ".join(strip_accents(name).casefold().split())
+
+
 def member_key(member_no: str) -> str:
     """Matching key of a member number: upper case, leading zeros of the digits dropped (m12 = M0012)."""
     value = member_no.strip().upper()
@@ -44,6 +52,8 @@ class Member(Base):
     __table_args__ = (
         UniqueConstraint("cooperative_id", "member_key"),
         Index("ix_member_cooperative_status", "cooperative_id", "status"),
+        Index("ix_member_name_key", "name_key"),
+        Index("ix_member_member_key", "member_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,6 +61,9 @@ class Member(Base):
     member_no: Mapped[str] = mapped_column(String(20))
     member_key: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(120))
+    # The name with case, accents and repeated spaces folded (`name_key`), for search;
+    # kept in step with `name` on every insert and update (the listener below).
+    name_key: Mapped[str] = mapped_column(String(120))
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)
     role: Mapped[str] = mapped_column(String(12), default=Role.MEMBER)
     language: Mapped[str] = mapped_column(String(2), default=Language.FR)
@@ -68,6 +81,12 @@ class Member(Base):
     def can_record_money(self) -> bool:
         """Treasurers and the president record repayments, deposits and withdrawals."""
         return self.role in (Role.TREASURER, Role.PRESIDENT)
+
+
+@event.listens_for(Member, "before_insert")
+@event.listens_for(Member, "before_update")
+def _fold_name(_mapper, _connection, member: Member) -> None:
+    member.name_key = name_key(member.name or "")
 
 
 class Product(Base):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import cache
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from i18n.accents import strip_accents
-from models.cooperative import Cooperative, Member, member_key
+from models.cooperative import Cooperative, Member, member_key, name_key
 from models.errors import NotFound
 
 # Words that say "this is a cooperative" and carry nothing that tells two of them apart.
@@ -38,12 +37,6 @@ _FILLER = {
     "the",
 }
 CODE_PATTERN = re.compile(r"[A-Z0-9]{2,8}")
-
-
-@cache
-def name_key(name: str) -> str:
-    """Matching key of a cooperative name: case, accents and repeated spaces ignored."""
-    return " ".join(_ascii(name).casefold().split())
 
 
 def _ascii(text: str) -> str:

@@ -165,7 +165,10 @@ class MemberLoanArrears:
 
 
 def active_loan_arrears(
-    session: Session, today: date, cooperative_ids: list[int] | None = None
+    session: Session,
+    today: date,
+    cooperative_ids: list[int] | None = None,
+    member_ids: list[int] | None = None,
 ) -> list[MemberLoanArrears]:
     """Every active loan's arrears in one grouped statement (dashboards); same rules as loan_arrears.
 
@@ -177,6 +180,8 @@ def active_loan_arrears(
     loans = select(Loan.id).join(Member, Member.id == Loan.member_id).where(Loan.status == LoanStatus.ACTIVE)
     if cooperative_ids is not None:
         loans = loans.where(Member.cooperative_id.in_(cooperative_ids))
+    if member_ids is not None:
+        loans = loans.where(Loan.member_id.in_(member_ids))
     # Grouped on the loan id alone first: a narrow key keeps PostgreSQL's aggregate in memory.
     per_loan = (
         select(

@@ -1,6 +1,7 @@
-"""Announcements to a cooperative's members, written to the outbox in bulk.
+"""Announcements to a cooperative's members, a region's, or only those in arrears, written in bulk.
 
-See docs/design.md, "Reminders and announcements".
+See docs/design.md, "Reminders and announcements". The command line (`broadcast`) and the web
+pages (`/admin/broadcast`) plan, describe and write through the same functions here.
 
 Each member gets the text in their language, French when no text was given in theirs. Members
 who sent STOP, inactive members and members without a phone are skipped. The texts are folded
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -21,8 +22,11 @@ from i18n.catalog import DEFAULT, LANGUAGES
 from i18n.gsm7 import fold, fold_char, segments
 from models import audit
 from models.cooperative import Cooperative, Member
-from models.enums import MemberStatus, SmsKind, SmsStatus, Source
+from models.enums import LoanStatus, MemberStatus, SmsKind, SmsStatus, Source
+from models.errors import NotFound
+from models.ledger_tables import Instalment, Loan
 from models.messaging import OutboundSms
+from models.scope import Scope, known_region, region_key
 from sms.sending_hours import SendingHours
 
 CHUNK = 500
@@ -63,15 +67,54 @@ class Fold:
         return [ch for ch, new in self.changes if new == "?"]
 
 
+@dataclass(frozen=True)
+class Audience:
+    """Who a broadcast is for: some cooperatives' members, or only those of them in arrears."""
+
+    cooperatives: tuple[Cooperative, ...]
+    label: str  # as people read it: "GIE Ndiambour (NDB)", "région Thiès"
+    target: str  # the audit trail's target: "cooperative:NDB", "region:Thiès"
+    arrears_on: date | None = None  # only members with an instalment late on this day
+
+    @classmethod
+    def cooperative(cls, coop: Cooperative, arrears_on: date | None = None) -> Audience:
+        """One cooperative's members."""
+        return cls((coop,), f"{coop.name} ({coop.code})", f"cooperative:{coop.code}", arrears_on)
+
+    @classmethod
+    def region(
+        cls, session: Session, region: str, scope: Scope | None = None, arrears_on: date | None = None
+    ) -> Audience:
+        """The members of a region's cooperatives inside `scope`; BroadcastError when there are none."""
+        scope = scope or Scope()
+        try:
+            spelling = known_region(session, region)
+        except NotFound as exc:
+            raise BroadcastError(f"no cooperative in region {region!r}") from exc
+        coops = tuple(
+            coop
+            for coop in session.scalars(select(Cooperative).where(Cooperative.region.is_not(None)))
+            if region_key(coop.region) == region_key(spelling) and scope.covers(coop)
+        )
+        if not coops:
+            raise BroadcastError(f"no cooperative of region {spelling!r} in your scope")
+        return cls(coops, f"région {spelling}", f"region:{spelling}", arrears_on)
+
+    @property
+    def described(self) -> str:
+        """The label, with "members in arrears only" when it applies."""
+        return self.label + (" — membres en retard seulement" if self.arrears_on else "")
+
+
 @dataclass
 class BroadcastPlan:
     """Who gets which text when, what it costs, and who is skipped; nothing written yet."""
 
-    cooperative: Cooperative
+    audience: Audience
     texts: dict[str, str]  # language → folded text actually sent
     given: set[str]  # languages with their own text
     folds: list[Fold]
-    recipients: dict[str, list[tuple[int, str]]]  # member language → [(member id, phone)]
+    recipients: dict[str, list[tuple[int, str, int]]]  # language → [(member id, phone, cooperative id)]
     skipped: dict[str, int]
     send_after: datetime
     waits: bool
@@ -86,6 +129,11 @@ class BroadcastPlan:
     def segments_for(self, language: str) -> int:
         """Segments of that language's text."""
         return segments(self.text_for(language))
+
+    @property
+    def cooperative(self) -> Cooperative:
+        """The first (for a one-cooperative broadcast, the only) cooperative."""
+        return self.audience.cooperatives[0]
 
     @property
     def total_recipients(self) -> int:
@@ -121,16 +169,34 @@ def find_cooperative(session: Session, name: str) -> Cooperative:
     return coop
 
 
+def in_arrears(today: date):
+    """Member ids with an unpaid instalment due before `today` on an active loan (a subquery)."""
+    return (
+        select(Loan.member_id)
+        .join(Instalment, Instalment.loan_id == Loan.id)
+        .where(
+            Loan.status == LoanStatus.ACTIVE,
+            Instalment.due_on < today,
+            Instalment.amount_paid < Instalment.amount_due,
+        )
+        .distinct()
+    )
+
+
 def plan_broadcast(
     session: Session,
     *,
-    coop_name: str,
     texts: dict[str, str | None],
     now: datetime,
     hours: SendingHours,
     cost_per_segment: int,
+    coop_name: str | None = None,
+    audience: Audience | None = None,
 ) -> BroadcastPlan:
-    """Work out recipients per language, folded texts, timing and cost; reads only."""
+    """Work out recipients per language, folded texts, timing and cost; reads only.
+
+    The audience is `audience`, else the cooperative named `coop_name`.
+    """
     given = {lang: (t or "").strip() for lang, t in texts.items() if t is not None}
     if not given.get(DEFAULT):
         raise MissingText("the French text is required: members without a text in their language get it")
@@ -140,17 +206,24 @@ def plan_broadcast(
     unknown = set(given) - set(LANGUAGES)
     if unknown:
         raise BroadcastError(f"unknown language(s): {', '.join(sorted(unknown))}")
-    coop = find_cooperative(session, coop_name)
+    if audience is None:
+        if coop_name is None:
+            raise BroadcastError("no cooperative given")
+        audience = Audience.cooperative(find_cooperative(session, coop_name))
     folds = [Fold(lang, text, fold(text)) for lang, text in given.items()]
 
-    recipients: dict[str, list[tuple[int, str]]] = {lang: [] for lang in LANGUAGES}
+    recipients: dict[str, list[tuple[int, str, int]]] = {lang: [] for lang in LANGUAGES}
     skipped = {"opted_out": 0, "inactive": 0, "no_phone": 0}
-    members = session.execute(
-        select(Member.id, Member.phone, Member.language, Member.status, Member.opted_out)
-        .where(Member.cooperative_id == coop.id)
+    stmt = (
+        select(
+            Member.id, Member.phone, Member.language, Member.status, Member.opted_out, Member.cooperative_id
+        )
+        .where(Member.cooperative_id.in_([c.id for c in audience.cooperatives]))
         .order_by(Member.id)
     )
-    for member_id, phone, language, status, opted_out in members:
+    if audience.arrears_on is not None:
+        stmt = stmt.where(Member.id.in_(in_arrears(audience.arrears_on)))
+    for member_id, phone, language, status, opted_out, cooperative_id in session.execute(stmt):
         if status == MemberStatus.INACTIVE:
             skipped["inactive"] += 1
         elif opted_out:
@@ -158,10 +231,12 @@ def plan_broadcast(
         elif not phone:
             skipped["no_phone"] += 1
         else:
-            recipients[language if language in LANGUAGES else DEFAULT].append((member_id, phone))
+            recipients[language if language in LANGUAGES else DEFAULT].append(
+                (member_id, phone, cooperative_id)
+            )
     send_after = hours.next_open(now)
     return BroadcastPlan(
-        cooperative=coop,
+        audience=audience,
         texts={f.language: f.folded for f in folds},
         given=set(given),
         folds=folds,
@@ -191,7 +266,7 @@ def write_broadcast(
             "kind": str(SmsKind.BROADCAST),
             "language": language if language in plan.given else DEFAULT,
             "status": str(SmsStatus.QUEUED),
-            "cooperative_id": plan.cooperative.id,
+            "cooperative_id": cooperative_id,
             "member_id": member_id,
             "attempts": 0,
             "send_after": plan.send_after,
@@ -202,7 +277,7 @@ def write_broadcast(
             "updated_at": now,
         }
         for language, members in plan.recipients.items()
-        for member_id, phone in members
+        for member_id, phone, cooperative_id in members
     ]
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
@@ -213,10 +288,12 @@ def write_broadcast(
         session,
         actor=actor,
         action="broadcast",
-        target=f"cooperative:{plan.cooperative.code}",
+        target=plan.audience.target,
         source=source,
         at=now,
         after={
+            "cooperatives": len(plan.audience.cooperatives),
+            "arrears_only": plan.audience.arrears_on is not None,
             "texts": plan.texts,
             "recipients": {lang: len(v) for lang, v in plan.recipients.items()},
             "skipped": plan.skipped,

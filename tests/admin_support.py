@@ -8,10 +8,18 @@ from tests.conftest import DEFAULT_NOW
 PASSWORD = "a-long-enough-password"
 
 
-def add_user(db, email: str, role: str = "coordinator", cooperative=None, password: str = PASSWORD):
+def add_user(
+    db, email: str, role: str = "coordinator", cooperative=None, password: str = PASSWORD, region=None
+):
     """An account, committed."""
     user = create_user(
-        db, email=email, password=password, role=role, cooperative=cooperative, now=DEFAULT_NOW
+        db,
+        email=email,
+        password=password,
+        role=role,
+        cooperative=cooperative,
+        region=region,
+        now=DEFAULT_NOW,
     )
     db.commit()
     return user

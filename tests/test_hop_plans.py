@@ -44,9 +44,9 @@ def unanalysed(database_url):
         )
         conn.execute(
             text(
-                "INSERT INTO member (id, cooperative_id, member_no, member_key, name, phone, role, language,"
-                " status, wrong_pins, locked, opted_out, created_at, updated_at)"
-                " SELECT g, g % 100 + 1, 'M' || g, 'M' || g, 'Membre ' || g,"
+                "INSERT INTO member (id, cooperative_id, member_no, member_key, name, name_key, phone, role,"
+                " language, status, wrong_pins, locked, opted_out, created_at, updated_at)"
+                " SELECT g, g % 100 + 1, 'M' || g, 'M' || g, 'Membre ' || g, 'membre ' || g,"
                 " '+22177' || lpad(g::text, 7, '0'),"
                 " 'member', 'fr', 'active', 0, false, false, now(), now() FROM generate_series(1, :n) g"
             ),

@@ -599,6 +599,7 @@ def test_bulk_insert_keeps_awkward_text_intact_and_returns_ids_in_order(db):
             "member_no": f"M{i}",
             "member_key": f"M{i}",
             "name": name,
+            "name_key": name.casefold(),
             "phone": None if i == 4 else f"+22177000010{i}",
             "role": "member",
             "language": "fr",

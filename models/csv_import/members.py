@@ -414,6 +414,7 @@ def _apply(
                     "member_no": ml.member_no,
                     "member_key": ml.key,
                     "name": ml.name,
+                    "name_key": name_key(ml.name),  # bulk inserts skip the ORM's listener
                     "phone": ml.phone,
                     "role": ml.role or ROLE_MEMBER,
                     "language": ml.language or LANGUAGE_FR,
@@ -504,6 +505,7 @@ def _compare(ml: MemberLine, stored, holder, result: ImportResult) -> dict | Non
         change["phone"] = ml.phone
     if stored.name != ml.name:
         change["name"] = ml.name
+        change["name_key"] = name_key(ml.name)
     if ml.role is not None and stored.role != ml.role:
         change["role"] = str(ml.role)
     return change

@@ -35,7 +35,9 @@ class CooperativeLine:
 # name → (column label, the figure it sorts on); `-par30` sorts the other way (worst first).
 SORTS = {
     "name": ("Coopérative", lambda line: line.name.lower()),
+    "members": ("Membres", lambda line: line.portfolio.members),
     "outstanding": ("Encours", lambda line: line.portfolio.outstanding),
+    "overdue": ("En retard", lambda line: line.portfolio.overdue),
     "par30": ("PAR30", lambda line: line.portfolio.par30),
     "rate": ("Taux de recouvrement", lambda line: line.collection.rate),
     "on_time": ("À l'heure", lambda line: line.collection.on_time_rate),

@@ -31,14 +31,19 @@ class OverdueLine:
     last_reminder_status: str | None
 
 
-def overdue_list(session: Session, today: date, cooperative_id: int | None = None) -> list[OverdueLine]:
+def overdue_list(
+    session: Session, today: date, cooperative_id: int | None = None, cooperative_ids: list[int] | None = None
+) -> list[OverdueLine]:
     """Members with an overdue amount, most days late first, with their last reminder.
+
+    One cooperative (`cooperative_id`), some (`cooperative_ids`: a coordinator's region), or all.
 
     A member's figures add up their loans' arrears (models.position): overdue and outstanding are
     the sums, days late the largest, which is today − the oldest unpaid due date of all the loans.
     """
+    ids = [cooperative_id] if cooperative_id is not None else cooperative_ids
     figures: dict[int, list[int]] = {}
-    for row in active_loan_arrears(session, today, [cooperative_id] if cooperative_id is not None else None):
+    for row in active_loan_arrears(session, today, ids):
         overdue, outstanding, days = figures.setdefault(row.member_id, [0, 0, 0])
         figures[row.member_id] = [
             overdue + row.arrears.overdue,
@@ -55,9 +60,9 @@ def overdue_list(session: Session, today: date, cooperative_id: int | None = Non
     people_stmt = select(
         Member.id, Cooperative.name, Member.member_no, Member.name, Member.phone, Member.opted_out
     ).join(Cooperative, Cooperative.id == Member.cooperative_id)
-    if cooperative_id is not None:
-        last_ids = last_ids.where(OutboundSms.cooperative_id == cooperative_id)
-        people_stmt = people_stmt.where(Member.cooperative_id == cooperative_id)
+    if ids is not None:
+        last_ids = last_ids.where(OutboundSms.cooperative_id.in_(ids))
+        people_stmt = people_stmt.where(Member.cooperative_id.in_(ids))
     reminders = {
         member_id: (created_at, status)
         for member_id, created_at, status in session.execute(

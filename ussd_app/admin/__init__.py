@@ -16,7 +16,15 @@ SESSION_HOURS = 8
 
 def init_app(app: Flask) -> None:
     """Register the admin pages and the simulator, and set the session cookie's flags."""
-    from ussd_app.admin import pages, simulator, views  # noqa: F401 - routes register on import
+    from ussd_app.admin import (  # noqa: F401 - routes register on import
+        broadcast,
+        exports,
+        pages,
+        production_goal,
+        search,
+        simulator,
+        views,
+    )
 
     production = app.config.get("APP_ENV") == "production"
     app.config.update(

@@ -116,14 +116,18 @@ def login_required(view):
 
 
 def require_cooperative(cooperative_id: int | None) -> None:
-    """403 unless the logged-in account may read this cooperative."""
+    """403 unless the logged-in account may read this cooperative (404 and 403 alike for outsiders)."""
+    from models.cooperative import Cooperative
+    from ussd_app.current import db_session
+
     user = current_user()
-    if user is None or not user.may_read(cooperative_id):
+    coop = db_session().get(Cooperative, cooperative_id) if cooperative_id is not None else None
+    if user is None or not user.may_read(coop):
         abort(403)
 
 
 def coordinator_only() -> None:
-    """403 for managers: the all-cooperatives views are the coordinators'."""
+    """403 for managers: the several-cooperatives views are the coordinators' (all, or one region)."""
     user = current_user()
     if user is None or not user.is_coordinator:
         abort(403)

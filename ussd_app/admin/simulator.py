@@ -65,8 +65,7 @@ def allowed_members(session):
         .where(Member.phone.is_not(None))
         .order_by(Cooperative.name, Member.member_key, Member.id)
     )
-    if not user.is_coordinator:
-        stmt = stmt.where(Member.cooperative_id == user.cooperative_id)
+    stmt = user.scope.restrict(stmt, Member.cooperative_id, session)
     if _production():
         stmt = stmt.where(Cooperative.demo.is_(True))
     return session.execute(stmt).all()
@@ -85,9 +84,9 @@ def _member_or_refuse(session, member_id) -> tuple[Member, Cooperative]:
     if member is None or member.phone is None:
         abort(404)
     user = current_user()
-    if not user.may_read(member.cooperative_id):
-        abort(403)
     coop = session.get(Cooperative, member.cooperative_id)
+    if not user.may_read(coop):
+        abort(403)
     if _production() and not coop.demo:
         abort(403, description=DEMO_ONLY)
     return member, coop

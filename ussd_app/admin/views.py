@@ -5,13 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from dataclasses import dataclass
 
 from flask import Response, abort, redirect, render_template, request, url_for
+from sqlalchemy import select
 
 from models import audit
 from models.attention import attention
 from models.cooperative import Cooperative, Member
 from models.enums import Source
+from models.member_list import cooperative_members
+from models.paging import Page
 from models.portfolio import (
     Month,
     cooperative_lines,
@@ -21,6 +25,8 @@ from models.portfolio import (
     overdue_list,
     parse_sort,
 )
+from models.scope import region_key, regions
+from models.search import matching_cooperatives
 from ussd_app.admin import charts
 from ussd_app.admin.pages import bp
 from ussd_app.admin.security import coordinator_only, current_user, require_cooperative
@@ -29,6 +35,8 @@ log = logging.getLogger("mbolo.admin")
 
 # The page shows the most late members first, up to this many; the CSV holds them all.
 OVERDUE_SHOWN = 500
+# Cooperatives a page of the overview's table shows; the figures are computed for all of them once.
+TABLE_PAGE = 50
 # PAR30 above this is shown in red: the usual alert level for a microfinance portfolio.
 PAR_ALERT = 0.05
 CSV_COLUMNS = (
@@ -62,6 +70,49 @@ def _today():
     return runtime().clock.today()
 
 
+@dataclass(frozen=True)
+class TableFilter:
+    """What narrows the cooperatives table: the account's scope, `?q=` (name or code), `?region=`."""
+
+    ids: list[int] | None  # None: every cooperative
+    q: str
+    region_key: str
+
+    @property
+    def narrowed(self) -> str:
+        """Why the table is not the whole programme ('' when it is), as the page says it."""
+        parts = []
+        user = current_user()
+        if user.region:
+            parts.append(f"région {user.region}")
+        if self.region_key:
+            parts.append("filtre région")
+        if self.q:
+            parts.append(f"recherche « {self.q} »")
+        return ", ".join(parts)
+
+    @property
+    def args(self) -> dict:
+        """The query arguments that carry the filter to the next page, sort or CSV."""
+        return {k: v for k, v in (("q", self.q), ("region", request.args.get("region", ""))) if v}
+
+
+def table_filter(session) -> TableFilter:
+    """The account's cooperatives, narrowed by `?q=` and `?region=`."""
+    scope = current_user().scope
+    ids = scope.cooperative_ids(session)
+    q = request.args.get("q", "").strip()[:80]
+    wanted_region = region_key(request.args.get("region", ""))
+    if wanted_region:
+        rows = session.execute(select(Cooperative.id, Cooperative.region))
+        in_region = {cid for cid, region in rows if region_key(region) == wanted_region}
+        ids = [cid for cid in (ids if ids is not None else in_region) if cid in in_region]
+    if q:
+        found = {hit.id for hit in matching_cooperatives(session, q, scope)}
+        ids = [cid for cid in (ids if ids is not None else found) if cid in found]
+    return TableFilter(ids, q, wanted_region)
+
+
 def _render_dashboard(cooperative: Cooperative | None):
     from ussd_app.current import db_session, runtime
 
@@ -70,12 +121,15 @@ def _render_dashboard(cooperative: Cooperative | None):
     today = _today()
     month = _chosen_month(today)
     sort = request.args.get("sort", "")
-    lines = cooperative_lines(session, today, month, sort=sort) if cooperative is None else []
+    narrowing = table_filter(session) if cooperative is None else None
+    lines = cooperative_lines(session, today, month, narrowing.ids, sort=sort) if narrowing else []
     overall = None
     if cooperative is None:
         overall = empty_portfolio(today)  # the overview's total is its table's sum, computed once
         for line in lines:
             overall.absorb(line.portfolio)
+    table_page = Page.of(request.args.get("page"), TABLE_PAGE, len(lines))
+    shown = lines[table_page.offset : table_page.offset + TABLE_PAGE]
     board = dashboard(
         session,
         month,
@@ -86,12 +140,23 @@ def _render_dashboard(cooperative: Cooperative | None):
         figures=overall,
     )
     figures = board.portfolio
+    members = (
+        cooperative_members(session, cooperative.id, today, request.args.get("page")) if cooperative else None
+    )
     return render_template(
         "admin/dashboard.html",
         cooperative=cooperative,
+        members=members,
         board=board,
-        attention=attention(session, today, [cooperative.id] if cooperative else None),
-        lines=lines,
+        attention=attention(
+            session, today, [cooperative.id] if cooperative else current_user().scope.cooperative_ids(session)
+        ),
+        lines=shown,
+        table_page=table_page,
+        table_filter=narrowing,
+        table_args=narrowing.args if narrowing else {},
+        narrowed=narrowing.narrowed if narrowing else "",
+        region_choices=_region_choices(session) if narrowing else [],
         par_alert=PAR_ALERT,
         sort=parse_sort(sort),
         open_definitions=request.args.get("definitions") == "1",
@@ -121,6 +186,14 @@ def _render_dashboard(cooperative: Cooperative | None):
             ),
         },
     )
+
+
+def _region_choices(session) -> list[tuple[str, str]]:
+    """(key, spelling) of the regions the account sees, by name."""
+    user = current_user()
+    if user.region:
+        return [(region_key(user.region), user.region)]
+    return sorted(regions(session).items(), key=lambda item: item[0])
 
 
 @bp.get("/")
@@ -161,10 +234,17 @@ def overdue(cooperative_id: int):
     return _render_overdue(_cooperative_or_404(cooperative_id))
 
 
+def _overdue_lines(session, cooperative: Cooperative | None):
+    """One cooperative's overdue list, or the account's scope's."""
+    if cooperative is not None:
+        return overdue_list(session, _today(), cooperative.id)
+    return overdue_list(session, _today(), cooperative_ids=current_user().scope.cooperative_ids(session))
+
+
 def _render_overdue(cooperative: Cooperative | None):
     from ussd_app.current import db_session
 
-    lines = overdue_list(db_session(), _today(), cooperative.id if cooperative else None)
+    lines = _overdue_lines(db_session(), cooperative)
     return render_template(
         "admin/overdue.html",
         cooperative=cooperative,
@@ -206,7 +286,7 @@ def _overdue_csv(cooperative: Cooperative | None) -> Response:
 
     session = db_session()
     today = _today()
-    lines = overdue_list(session, today, cooperative.id if cooperative else None)
+    lines = _overdue_lines(session, cooperative)
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
@@ -283,7 +363,8 @@ def cooperatives_csv():
     buffer.write("\ufeff")
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(COOPERATIVES_CSV_COLUMNS)
-    for line in cooperative_lines(session, today, month, sort=request.args.get("sort")):
+    narrowing = table_filter(session)
+    for line in cooperative_lines(session, today, month, narrowing.ids, sort=request.args.get("sort")):
         p, c = line.portfolio, line.collection
         writer.writerow(
             [

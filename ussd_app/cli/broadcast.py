@@ -20,8 +20,10 @@ from ussd_app.cli.actor import cli_actor
 
 def describe(plan: BroadcastPlan, tz_name: str) -> list[str]:
     """The lines an operator reads before (or instead of) sending."""
-    coop = plan.cooperative
-    lines = [f"Broadcast to {coop.name} ({coop.code})"]
+    lines = [
+        f"Broadcast to {plan.audience.label}"
+        + (" (members in arrears only)" if plan.audience.arrears_on else "")
+    ]
     for fold in plan.folds:
         if fold.changes:
             shown = ", ".join(f"{old!r}→{new!r}" for old, new in fold.changes)

@@ -179,10 +179,35 @@ def _group(app: Flask, name: str, help_text: str) -> AppGroup:
     return group
 
 
+@click.command("set-region")
+@with_appcontext
+@click.argument("coop")
+@click.argument("region")
+def set_region_command(coop: str, region: str) -> None:
+    """Move a cooperative to a region (its coordinators see it; accents and case ignored)."""
+    from models.scope import set_region
+
+    def action(session, rt):
+        cooperative = find_cooperative(session, coop)
+        before = cooperative.region
+        try:
+            spelling = set_region(
+                session, cooperative, region, actor=cli_actor(), now=rt.clock.now(), source=Source.CLI
+            )
+        except ValueError as exc:
+            raise CommandRefused("the region is empty: nothing changed") from exc
+        if before == spelling:
+            raise Unchanged(f"{cooperative.name} is already in {spelling}: nothing changed")
+        return f"{cooperative.name} moved from {before or '(no region)'} to {spelling}"
+
+    _run(action)
+
+
 def register(app: Flask) -> None:
-    """Add `members set-phone|deactivate`, `loans write-off` and `repayments reverse`."""
+    """Add members set-phone|deactivate, loans write-off, repayments reverse, cooperatives set-region."""
     members = _group(app, "members", "Members.")
     members.add_command(set_phone_command)
     members.add_command(deactivate_command)
     _group(app, "loans", "Loans.").add_command(write_off_command)
     _group(app, "repayments", "Repayments.").add_command(reverse_command)
+    _group(app, "cooperatives", "Cooperatives.").add_command(set_region_command)

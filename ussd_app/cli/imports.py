@@ -17,10 +17,17 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from models.csv_import import ImportFileError, ImportResult, import_loans, import_members, import_products
+from models.csv_import import (
+    ImportFileError,
+    ImportResult,
+    import_baselines,
+    import_loans,
+    import_members,
+    import_products,
+)
 from ussd_app.cli.actor import cli_actor
 
-imports = AppGroup("import", help="Import members, loans or products from a CSV file.")
+imports = AppGroup("import", help="Import members, loans, products or production baselines from a CSV file.")
 
 _FILE = click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 _DRY_RUN = click.option("--dry-run", is_flag=True, help="Validate against the database; write nothing.")
@@ -81,6 +88,8 @@ def run_import(kind: str, path: Path, dry_run: bool) -> ImportResult:
                     **common,
                     **limits,
                 )
+            elif kind == "baselines":
+                result = import_baselines(session, data, progress=bar, **common)
             else:
                 result = import_products(session, data, progress=bar, **common)
         except ImportFileError as exc:
@@ -134,6 +143,14 @@ def loans_command(file: Path, dry_run: bool) -> None:
 def products_command(file: Path, dry_run: bool) -> None:
     """Create or update the products of each cooperative."""
     _exit(run_import("products", file, dry_run))
+
+
+@imports.command("baselines")
+@_FILE
+@_DRY_RUN
+def baselines_command(file: Path, dry_run: bool) -> None:
+    """Production baselines per cooperative, product and month (cooperative,product,month,baseline,target)."""
+    _exit(run_import("baselines", file, dry_run))
 
 
 def register(app: Flask) -> None:

@@ -25,6 +25,7 @@ from models.production import (
     parse_month,
     summarise,
 )
+from models.production_goal import GoalLine, goal_lines, goal_totals
 from ussd_app.cli.report_group import report, table
 
 
@@ -43,8 +44,13 @@ from ussd_app.cli.report_group import report, table
 )
 @click.option("--csv", "as_csv", is_flag=True, help="CSV on stdout, for a spreadsheet.")
 @click.option("--missing", is_flag=True, help="List the active members who have not reported in the period.")
+@click.option(
+    "--vs-baseline",
+    is_flag=True,
+    help="January to --month against the baseline and the doubling target, per cooperative and product.",
+)
 def production_command(
-    coop_name: str | None, month: str | None, grouping: str, as_csv: bool, missing: bool
+    coop_name: str | None, month: str | None, grouping: str, as_csv: bool, missing: bool, vs_baseline: bool
 ) -> None:
     """Production totals per product and unit over current reports, with the change on the period before."""
     from ussd_app.current import runtime
@@ -65,6 +71,16 @@ def production_command(
         except PeriodError as exc:
             raise click.ClickException(str(exc)) from None
         scope = cooperative.name if cooperative is not None else "all cooperatives"
+        if vs_baseline:
+            lines = goal_lines(
+                session,
+                period.year,
+                period.month,
+                rt.config.PRODUCTION_BASELINE_YEAR or None,
+                [cooperative.id] if cooperative is not None else None,
+            )
+            _print_goal(lines, period, rt.config.PRODUCTION_BASELINE_YEAR, scope, as_csv)
+            return
         if missing:
             rows = missing_members(session, period, cooperative=cooperative)
             idle = cooperatives_without_products(session, cooperative=cooperative)
@@ -76,6 +92,51 @@ def production_command(
     if idle:
         # stderr, so that a CSV on stdout stays clean for the spreadsheet.
         click.echo(f"note: no products yet (nothing to report) in: {', '.join(idle)}", err=True)
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
+
+
+def _print_goal(lines: list[GoalLine], period: Period, baseline_year: int, scope: str, as_csv: bool) -> None:
+    """Per cooperative and product, then per region, then the programme: production against the goal."""
+    rows = [
+        (
+            line.cooperative,
+            line.region or "",
+            line.product,
+            line.unit,
+            line.actual,
+            line.baseline,
+            line.target,
+            line.progress,
+        )
+        for line in lines
+    ]
+    rows += [
+        ("(region)", t.region or "", t.product, t.unit, t.actual, t.baseline, t.target, t.progress)
+        for t in goal_totals(lines, by_region=True)
+    ]
+    rows += [
+        ("(programme)", "", t.product, t.unit, t.actual, t.baseline, t.target, t.progress)
+        for t in goal_totals(lines, by_region=False)
+    ]
+    headers = ["cooperative", "region", "product", "unit", "production", "baseline", "target", "progress"]
+    if as_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["period", *headers])
+        for *head, progress in rows:
+            writer.writerow(
+                [f"{period.year}-01..{period.label}", *head, "" if progress is None else f"{progress:.4f}"]
+            )
+        return
+    reference = f"the same months of {baseline_year}" if baseline_year else "imported baselines only"
+    click.echo(
+        f"Production {period.year}-01 to {period.label}, {scope}, against {reference}; "
+        "target: twice the baseline unless imported"
+    )
+    shown = [(*head[:4], *(_number(v) for v in head[4:7]), _percent(progress)) for *head, progress in rows]
+    click.echo(table(headers, shown, right={4, 5, 6, 7}))
 
 
 def describe(period: Period) -> str:

@@ -24,7 +24,9 @@ REFUSALS = {
     "email": "not an e-mail address",
     "role": "role must be coordinator or manager",
     "manager_needs_cooperative": "a manager needs --coop NAME",
-    "coordinator_has_no_cooperative": "a coordinator sees every cooperative: drop --coop",
+    "coordinator_has_no_cooperative": "a coordinator sees every cooperative (or --region's): drop --coop",
+    "region_is_for_coordinators": "--region is for coordinators; a manager has --coop",
+    "unknown_region": "no cooperative is in region {region!r} (see `cooperatives set-region`)",
     "password_too_short": "password too short (at least {minimum} characters)",
     "email_taken": "an account with this e-mail already exists",
 }
@@ -64,12 +66,18 @@ def _fail(exc: Refused) -> None:
 @click.argument("email")
 @click.option("--role", type=click.Choice([r.value for r in AdminRole]), required=True)
 @click.option("--coop", "coop_name", help="The manager's cooperative (name or code).")
+@click.option("--region", help="A coordinator of this region's cooperatives only (accents and case ignored).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
 @click.option("--password-env", metavar="VAR", help="Read the password from this environment variable.")
 def create_command(
-    email: str, role: str, coop_name: str | None, password_stdin: bool, password_env: str | None
+    email: str,
+    role: str,
+    coop_name: str | None,
+    region: str | None,
+    password_stdin: bool,
+    password_env: str | None,
 ):
-    """Create a web account (coordinator: every cooperative; manager: --coop only)."""
+    """Create a web account (coordinator: every cooperative or --region's; manager: --coop only)."""
     from ussd_app.current import runtime
 
     password = _read_password(password_stdin, password_env)
@@ -89,12 +97,13 @@ def create_command(
                 role=role,
                 now=rt.clock.now(),
                 cooperative=coop,
+                region=region,
                 actor=_operator(),
             )
         except Refused as exc:
             _fail(exc)
         session.commit()
-        where = f" of {coop.name}" if coop else ""
+        where = f" of {coop.name}" if coop else f" of region {user.region}" if user.region else ""
         click.echo(f"created {user.role} {user.email}{where}")
 
 
@@ -166,7 +175,8 @@ def list_command():
         ).all()
     for user, coop_name in rows:
         state = "active" if user.active else "inactive"
-        click.echo(f"{user.email}\t{user.role}\t{coop_name or '*'}\t{state}\tfailed={user.failed_logins}")
+        sees = coop_name or (f"region:{user.region}" if user.region else "*")
+        click.echo(f"{user.email}\t{user.role}\t{sees}\t{state}\tfailed={user.failed_logins}")
 
 
 def _find(session, email: str) -> AdminUser:
