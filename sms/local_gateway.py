@@ -364,23 +364,21 @@ class _Server(ThreadingHTTPServer):
         threading.Thread(target=self.shutdown, daemon=True).start()
 
 
-class LocalGateway:
-    """The server in a background thread of this process (pytest fixtures, benchmarks)."""
+class InThread:
+    """A local server in a background thread of this process (pytest fixtures, benchmarks, make run)."""
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1", api_key: str = DEFAULT_API_KEY, username=None):
-        self.state = GatewayState(api_key=api_key, username=username)
-        self._server = _Server((host, port), self.state, exit_on_die=False)
-        self._thread: threading.Thread | None = None
+    _server: _Server
+    thread_name = "local-gateway"
 
     @property
     def url(self) -> str:
-        """Base URL, to be used as AT_API_URL."""
+        """Base URL, to be used as the gateway's API URL (AT_API_URL, ORANGE_API_URL)."""
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> LocalGateway:
+    def start(self):
         """Serve in a daemon thread."""
-        self._thread = threading.Thread(target=self._server.serve_forever, name="local-gateway", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name=self.thread_name, daemon=True)
         self._thread.start()
         return self
 
@@ -388,6 +386,14 @@ class LocalGateway:
         """Stop serving and close the socket."""
         self._server.shutdown()
         self._server.server_close()
+
+
+class LocalGateway(InThread):
+    """The Africa's Talking-compatible server in a background thread of this process."""
+
+    def __init__(self, port: int = 0, host: str = "127.0.0.1", api_key: str = DEFAULT_API_KEY, username=None):
+        self.state = GatewayState(api_key=api_key, username=username)
+        self._server = _Server((host, port), self.state, exit_on_die=False)
 
 
 class LocalGatewayClient:

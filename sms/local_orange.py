@@ -42,7 +42,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 import requests
 
 from i18n.gsm7 import segments
-from sms.local_gateway import FAULT_KINDS, Fault, _Handler, _Server
+from sms.local_gateway import FAULT_KINDS, Fault, InThread, _Handler, _Server
 
 DEFAULT_CLIENT_ID = "local-client-id"
 DEFAULT_CLIENT_SECRET = "local-client-secret"
@@ -416,8 +416,10 @@ def post_receipts(url: str, addresses: list[str], status: str, callback_data: st
     return codes
 
 
-class LocalOrange:
-    """The server in a background thread of this process (pytest fixtures, benchmarks)."""
+class LocalOrange(InThread):
+    """The Orange-compatible server in a background thread of this process."""
+
+    thread_name = "local-orange"
 
     def __init__(
         self,
@@ -428,24 +430,6 @@ class LocalOrange:
     ):
         self.state = OrangeState(client_id=client_id, client_secret=client_secret)
         self._server = _Server((host, port), self.state, exit_on_die=False, handler=_OrangeHandler)
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        """Base URL, to be used as ORANGE_API_URL."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> LocalOrange:
-        """Serve in a daemon thread."""
-        self._thread = threading.Thread(target=self._server.serve_forever, name="local-orange", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self._server.shutdown()
-        self._server.server_close()
 
 
 class LocalOrangeClient:
