@@ -9,7 +9,7 @@ declaration saved only on a confirmation hop. After every sequence: for every lo
 repayment lines = Σ amount_paid; every repayment = Σ its lines; every `ussd`-source repayment comes
 from a declaration the treasurer said OUI to.
 
-Examples per run: MBOLO_CI_PASS=postgres → 9 000, sqlite → 1 000 (10 000 per CI run), else 200;
+Examples per run: MBOLO_CI_PASS=postgres → 5 000, sqlite → 1 000 (6 000 per CI run), else 200;
 MBOLO_PROPERTY_EXAMPLES overrides. The app, the data and the Redis server are shared by all the
 examples of the run; only the PIN state of the cast is reset per example (cheap PIN hashes).
 """
@@ -36,7 +36,7 @@ from tests import factories as f
 
 EXAMPLES = int(
     os.environ.get("MBOLO_PROPERTY_EXAMPLES")
-    or {"postgres": 9000, "sqlite": 1000}.get(os.environ.get("MBOLO_CI_PASS", ""), 200)
+    or {"postgres": 5000, "sqlite": 1000}.get(os.environ.get("MBOLO_CI_PASS", ""), 200)
 )
 
 PIN = "4827"
