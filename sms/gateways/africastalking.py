@@ -24,11 +24,10 @@ import redis
 import requests
 from africastalking.Service import AfricasTalkingException
 from africastalking.SMS import SMSService
-from requests.adapters import HTTPAdapter
 
 from config import Config
 from sms.exceptions import SmsRejected, SmsUnavailable, SmsUncertain
-from sms.gateways.base import Gateway, RecipientResult, never_connected
+from sms.gateways.base import Gateway, RecipientResult, never_connected, thread_session
 
 log = logging.getLogger("mbolo.sms")
 
@@ -76,15 +75,7 @@ class PooledSMSService(SMSService):
 
     def http(self) -> requests.Session:
         """This thread's session (a requests.Session is not shared between threads)."""
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self._pool_size, max_retries=0)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            self._local.session = session
-            self._all_sessions.append(session)
-        return session
+        return thread_session(self._local, self._pool_size, self._all_sessions)
 
     def _make_request(self, url, method, headers, data, params, callback=None, timeout=TIMEOUT):
         if callback is not None:

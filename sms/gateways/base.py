@@ -9,6 +9,7 @@ from typing import ClassVar
 import redis
 import requests
 import urllib3
+from requests.adapters import HTTPAdapter
 
 from config import Config
 from sms.exceptions import SmsError
@@ -70,3 +71,20 @@ def never_connected(exc: requests.ConnectionError) -> bool:
     """True when no connection was made (refused, unresolvable), so the request cannot have been read."""
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
     return isinstance(reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError))
+
+
+def thread_session(local, pool_size: int, every: list) -> requests.Session:
+    """This thread's keep-alive session (a requests.Session is not shared between threads).
+
+    `local` is the gateway's threading.local; each new session is also added to `every`, so the
+    gateway can close them all.
+    """
+    session = getattr(local, "session", None)
+    if session is None:
+        session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        local.session = session
+        every.append(session)
+    return session

@@ -29,11 +29,10 @@ from urllib.parse import quote
 
 import redis
 import requests
-from requests.adapters import HTTPAdapter
 
 from config import Config
 from sms.exceptions import SmsError, SmsRejected, SmsUnavailable, SmsUncertain
-from sms.gateways.base import Gateway, RecipientResult, never_connected
+from sms.gateways.base import Gateway, RecipientResult, never_connected, thread_session
 
 log = logging.getLogger("mbolo.sms")
 
@@ -236,15 +235,7 @@ class OrangeGateway(Gateway):
 
     def http(self) -> requests.Session:
         """This thread's keep-alive session (a requests.Session is not shared between threads)."""
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self.pool_size, max_retries=0)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            self._local.session = session
-            self._all_sessions.append(session)
-        return session
+        return thread_session(self._local, self.pool_size, self._all_sessions)
 
     @classmethod
     def from_config(cls, config: Config, redis: redis.Redis | None = None) -> OrangeGateway:
