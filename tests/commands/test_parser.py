@@ -6,23 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sms.commands.parser import MAX_LENGTH, Command, Keyword, MemberRef, Problem, Reason, parse
-
-TODAY = date(2026, 12, 5)  # a Saturday; backdating reaches 28/11
-AWA = "+221771234567"
-
-
-def phone(number=AWA):
-    return MemberRef(phone=number)
-
-
-def no(member_no):
-    return MemberRef(member_no=member_no)
-
-
-def pay(member, amount, **kw):
-    return Command(Keyword.PAY, member=member, amount=amount, **kw)
-
+from sms.commands.parser import MAX_LENGTH, Command, Keyword, Problem, Reason, parse
+from tests.commands.readings import TODAY, no, pay, phone
 
 # (SMS, what it reads as) — the first six rows are the contract's examples (docs/design.md, "SMS commands").
 GOOD = [

@@ -14,32 +14,11 @@ from datetime import date
 
 import pytest
 
-from sms.commands.parser import Command, Keyword, MemberRef, Problem, Reason, parse
+from sms.commands.parser import Command, Keyword, Problem, Reason, parse
+from tests.commands.readings import TODAY, dep, no, out, pay, phone
 
-TODAY = date(2026, 12, 5)  # a Saturday; backdating reaches 28/11
-AWA = "+221771234567"
 FATOU = "+221770000005"
 BINTA = "+221770000007"
-
-
-def phone(number=AWA):
-    return MemberRef(phone=number)
-
-
-def no(member_no):
-    return MemberRef(member_no=member_no)
-
-
-def pay(member, amount, **kw):
-    return Command(Keyword.PAY, member=member, amount=amount, **kw)
-
-
-def dep(member, amount, **kw):
-    return Command(Keyword.DEP, member=member, amount=amount, **kw)
-
-
-def out(member, amount, **kw):
-    return Command(Keyword.RETRAIT, member=member, amount=amount, **kw)
 
 
 def refused(reason, keyword=Keyword.PAY):
