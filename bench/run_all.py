@@ -624,6 +624,10 @@ def rows_of(results: dict, errors: dict, elapsed: float) -> list[Row]:
                 r["b"] <= 2 * r["a"] and r["b"] <= 1.0,
             ),
             Row(
+                "Reminders (c0) floor of (c): outbox rows + links in plain SQL, s",
+                f"{r['c0']:.3f}",
+            ),
+            Row(
                 f"Reminders (c) rendering + outbox ({grouped(r['sms'])} SMS), s",
                 f"{r['c']:.3f}",
                 "<= 2",

@@ -18,4 +18,5 @@ def format_date(day: date) -> str:
 
 def format_short_date(day: date) -> str:
     """A date as DD/MM (SMS, where the year is obvious)."""
-    return day.strftime("%d/%m")
+    # Not strftime: a day's reminder run formats tens of thousands of dates.
+    return f"{day.day:02d}/{day.month:02d}"

@@ -100,8 +100,11 @@ def septets(text: str) -> int:
 def segments(text: str) -> int:
     """Number of SMS parts: 160/153 septets in GSM-7, 70/67 code units in UCS-2, pairs never split."""
     if is_gsm7(text):
-        if septets(text) <= 160:
+        count = septets(text)
+        if count <= 160:
             return 1
+        if count == len(text):  # no escape pair to keep whole: plain arithmetic
+            return -(-count // 153)
         return _parts((2 if ch in EXTENSION else 1 for ch in text), 153)
     if len(text.encode("utf-16-le")) // 2 <= 70:
         return 1

@@ -59,20 +59,18 @@ class Page:
     text: str
 
 
-def _fits(parts: list[str]) -> bool:
-    return septets("\n".join(parts)) <= PAGE
-
-
 def pages(language: str, coop_code: str, members: list[MemberArrears]) -> list[Page]:
     """The list cut into SMS pages of whole lines; an empty list is one page saying nobody is late."""
     coop = fold(coop_code)
     if not members:
         return [Page(1, (), fold(gettext(language, NONE).format(coop=coop)))]
     lines = [line(language, m) for m in members]
+    # Folded text: a page's septets are its parts' plus one per newline, so each line is measured once.
+    sizes = [septets(text) for text in lines]
     # The page count appears in every heading and `RETARDS n` grows with it: settle it by trying.
     total = 1
     while True:
-        cut = _cut(language, coop, lines, total)
+        cut = _cut(language, coop, sizes, total)
         if len(cut) <= total:
             break
         total = len(cut)
@@ -95,20 +93,20 @@ def _more(language: str, next_page: int) -> str:
     return fold(gettext(language, MORE).format(next=next_page))
 
 
-def _cut(language: str, coop: str, lines: list[str], total: int) -> list[int]:
-    """How many lines each page holds when the list is said to have `total` pages."""
+def _cut(language: str, coop: str, sizes: list[int], total: int) -> list[int]:
+    """How many lines each page holds (lines of `sizes` septets) when the list has `total` pages."""
     counts, i = [], 0
-    while i < len(lines):
+    while i < len(sizes):
         number = len(counts) + 1
-        parts = [_heading(language, coop, number, max(total, number))]
-        more = _more(language, number + 1)
+        used = septets(_heading(language, coop, number, max(total, number)))
+        more = 1 + septets(_more(language, number + 1))
         taken = 0
-        while i + taken < len(lines):
-            trial = [*parts, lines[i + taken]]
-            last = i + taken + 1 == len(lines)
-            if not _fits(trial if last else [*trial, more]):
+        while i + taken < len(sizes):
+            size = used + 1 + sizes[i + taken]
+            last = i + taken + 1 == len(sizes)
+            if size + (0 if last else more) > PAGE:
                 break
-            parts.append(lines[i + taken])
+            used = size
             taken += 1
         # A line is at most ~60 characters (20-character member numbers): every page takes one.
         taken = max(taken, 1)

@@ -72,8 +72,10 @@ def render(language: str, coop_code: str, day: date, members: list[MemberArrears
     urgent = [m for m in members if needs_follow_up(m, broken)]
     others = [m for m in members if not needs_follow_up(m, broken)]
     pages = arrears_list.pages(language, coop_code, members)
+    page_of = {m.member_id: page.number for page in pages for m in page.members}
     shown: set[int] = set()
     parts = [header]
+    used = septets(header)  # folded text: the parts' septets plus one per newline
     for label, group in ((FOLLOW_UP, urgent), (OTHERS, others)):
         if not group:
             continue
@@ -82,22 +84,22 @@ def render(language: str, coop_code: str, day: date, members: list[MemberArrears
         for member in group:
             candidate = [fold(gettext(language, label))] if not labelled else []
             candidate.append(arrears_list.line(language, member))
-            if septets("\n".join([*parts, *candidate, _closing(language, members, shown, member, pages)])) > (
-                MAX_SEPTETS
-            ):
+            size = sum(septets(text) + 1 for text in candidate)
+            closing = _closing(language, members, shown | {member.member_id}, page_of)
+            if used + size + 1 + septets(closing) > MAX_SEPTETS:
                 break
             parts += candidate
+            used += size
             labelled = True
             shown.add(member.member_id)
-    parts.append(_closing(language, members, shown, None, pages))
+    parts.append(_closing(language, members, shown, page_of))
     return "\n".join(parts)
 
 
-def _closing(language, members, shown, adding, pages) -> str:
+def _closing(language: str, members: list[MemberArrears], taken: set[int], page_of: dict[int, int]) -> str:
     """`Suite: RETARDS n`, n = the page of the first member (in list order) the digest leaves out."""
-    taken = shown | ({adding.member_id} if adding else set())
     missing = next((m for m in members if m.member_id not in taken), None)
-    page = arrears_list.page_of(missing.member_id, pages) if missing else 1
+    page = page_of.get(missing.member_id, 1) if missing else 1
     return fold(gettext(language, arrears_list.MORE).format(next=page))
 
 

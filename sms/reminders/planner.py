@@ -46,6 +46,8 @@ log = logging.getLogger("mbolo.reminders")
 
 # One planner at a time across processes (PostgreSQL); the key only has to be stable.
 LOCK_KEY = zlib.crc32(b"mbolo.reminders.planner")
+# Per transaction (SET LOCAL), for the planner's run only.
+WORK_MEM = "64MB"
 
 
 def rules_on(day: date) -> list[tuple[Rule, date]]:
@@ -103,9 +105,14 @@ def plan(session: Session, day: date) -> int:
 
 
 def lock(session: Session) -> None:
-    """Serialise planners until the transaction ends (SQLite: BEGIN IMMEDIATE already does)."""
+    """Serialise planners until the transaction ends (SQLite: BEGIN IMMEDIATE already does).
+
+    On PostgreSQL it also gives the run's transaction room to hash in memory: the day's joins and
+    the digest's grouping cover hundreds of thousands of rows, which the default 4 MB spills to disk.
+    """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+        session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
 
 
 @dataclass
