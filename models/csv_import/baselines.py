@@ -13,10 +13,10 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from models.activity import ProductionBaseline
-from models.cooperative import Cooperative, Product
+from models.cooperative import Product
+from models.csv_import.cooperatives import CooperativeDirectory
 from models.csv_import.reader import BadValue, Progress, folded, parse_count, read_table
 from models.csv_import.result import ImportResult, record_import
-from models.directory import name_key
 
 REQUIRED = ("cooperative", "product", "month", "baseline")
 OPTIONAL = ("target",)
@@ -35,12 +35,8 @@ def import_baselines(
 ) -> ImportResult:
     """Import a baselines file into the session (the caller commits, or rolls back for a dry run)."""
     table = read_table(data, required=REQUIRED, optional=OPTIONAL)
-    result = ImportResult("baselines", table.sha256, rows=len(table.rows) + len(table.failed))
-    result.warnings.extend(table.warnings)
-    result.failed.extend(table.failed)
-    coops = list(session.scalars(select(Cooperative)))
-    by_code = {c.code.upper(): c for c in coops}
-    by_name = {name_key(c.name): c for c in coops}
+    result = ImportResult.of_table("baselines", table)
+    coops = CooperativeDirectory(session)
     products = {(p.cooperative_id, folded(p.name)): p for p in session.scalars(select(Product))}
     stored = {(b.product_id, b.month): b for b in session.scalars(select(ProductionBaseline))}
     seen: dict[tuple[int, int], int] = {}
@@ -56,7 +52,7 @@ def import_baselines(
         except BadValue as exc:
             result.fail(row.line, str(exc))
             continue
-        coop = by_code.get(row.get("cooperative").upper()) or by_name.get(name_key(row.get("cooperative")))
+        coop = coops.find(row.get("cooperative"))
         if coop is None:
             result.fail(row.line, f"unknown cooperative {row.get('cooperative')!r}")
             continue

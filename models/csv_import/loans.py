@@ -21,8 +21,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config.settings import Config
-from models.cooperative import Cooperative, Member, member_key
+from models.cooperative import Member, member_key
 from models.csv_import.bulk import analyse, insert_rows, rows_by_key
+from models.csv_import.cooperatives import CooperativeDirectory
 from models.csv_import.reader import (
     BadValue,
     CsvStream,
@@ -35,7 +36,6 @@ from models.csv_import.reader import (
     parse_date,
 )
 from models.csv_import.result import FirstLines, ImportResult, record_import
-from models.directory import name_key
 from models.enums import Frequency, LoanStatus, Source
 from models.ledger import record_repayment
 from models.ledger_tables import Instalment, Loan, Repayment, RepaymentLine
@@ -101,7 +101,7 @@ def import_loans(
     stream = CsvStream(data, required=REQUIRED, optional=OPTIONAL)
     result = ImportResult("loans", stream.sha256)
     phone_of = PhoneReader(region)
-    directory = _Directory(session)
+    directory = CooperativeDirectory(session)
     first = FirstLines()
     repaid_total = 0
     for rows, refused in stream.batches(batch):
@@ -136,16 +136,6 @@ def import_loans(
         repaid=repaid_total,
     )
     return result.finish()
-
-
-class _Directory:
-    """The cooperatives by name, code and id, read once per import."""
-
-    def __init__(self, session: Session):
-        coops = list(session.scalars(select(Cooperative)))
-        self.by_name = {name_key(c.name): c for c in coops}
-        self.by_code = {c.code.upper(): c for c in coops}
-        self.names = {c.id: c.name for c in coops}
 
 
 def _loan_line(row, phone_of: PhoneReader, max_amount: int = Config.MAX_AMOUNT) -> LoanLine:
@@ -209,10 +199,10 @@ def _first_of_each(lines: list[LoanLine], result: ImportResult) -> list[LoanLine
 
 
 def _resolve_members(
-    session: Session, lines: list[LoanLine], result: ImportResult, directory: _Directory
+    session: Session, lines: list[LoanLine], result: ImportResult, directory: CooperativeDirectory
 ) -> list[LoanLine]:
     """Find each borrower by phone, or by member_no (unique across cooperatives, or in the one given)."""
-    by_name, by_code, names = directory.by_name, directory.by_code, directory.names
+    names = directory.names
     by_phone: dict[str, tuple[int, int, str]] = {}
     for member_id, coop_id, member_no, phone in rows_by_key(
         session,
@@ -232,7 +222,7 @@ def _resolve_members(
     for ll in lines:
         coop = None
         if ll.cooperative:
-            coop = by_code.get(ll.cooperative.upper()) or by_name.get(name_key(ll.cooperative))
+            coop = directory.find(ll.cooperative)
             if coop is None:
                 result.fail(ll.line, f"unknown cooperative {ll.cooperative!r}")
                 continue

@@ -13,10 +13,10 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from models.cooperative import Cooperative, Product
+from models.cooperative import Product
+from models.csv_import.cooperatives import CooperativeDirectory
 from models.csv_import.reader import BadValue, Progress, folded, read_table
 from models.csv_import.result import ImportResult, record_import
-from models.directory import name_key
 
 REQUIRED = ("cooperative", "product", "unit")
 OPTIONAL = ()
@@ -43,15 +43,11 @@ def import_products(
 ) -> ImportResult:
     """Import a products file into the session (the caller commits, or rolls back for a dry run)."""
     table = read_table(data, required=REQUIRED, optional=OPTIONAL)
-    result = ImportResult("products", table.sha256, rows=len(table.rows) + len(table.failed))
-    result.warnings.extend(table.warnings)
-    result.failed.extend(table.failed)
-    coops = list(session.scalars(select(Cooperative)))
-    by_code = {c.code.upper(): c for c in coops}
-    by_name = {name_key(c.name): c for c in coops}
+    result = ImportResult.of_table("products", table)
+    coops = CooperativeDirectory(session)
     stored = {
         (p.cooperative_id, folded(p.name)): p
-        for p in session.scalars(select(Product).where(Product.cooperative_id.in_([c.id for c in coops])))
+        for p in session.scalars(select(Product).where(Product.cooperative_id.in_([c.id for c in coops.all])))
     }
     seen: dict[tuple[int, str], int] = {}
     new_rows, changes = [], []
@@ -61,7 +57,7 @@ def import_products(
         except BadValue as exc:
             result.fail(row.line, str(exc))
             continue
-        coop = by_code.get(pl.cooperative.upper()) or by_name.get(name_key(pl.cooperative))
+        coop = coops.find(pl.cooperative)
         if coop is None:
             result.fail(pl.line, f"unknown cooperative {pl.cooperative!r} (import its members first)")
             continue

@@ -35,6 +35,14 @@ class ImportResult:
     # Side effects worth telling the operator that are not rows (cooperatives created, …).
     notes: list[str] = field(default_factory=list)
 
+    @classmethod
+    def of_table(cls, kind: str, table) -> ImportResult:
+        """The result of importing a file read whole (`reader.read_table`): its refused rows and warnings."""
+        result = cls(kind, table.sha256, rows=len(table.rows) + len(table.failed))
+        result.warnings.extend(table.warnings)
+        result.failed.extend(table.failed)
+        return result
+
     def fail(self, line: int, message: str) -> None:
         """Refuse one row."""
         self.failed.append(Issue(line, message))
