@@ -396,8 +396,8 @@ class LocalGateway(InThread):
         self._server = _Server((host, port), self.state, exit_on_die=False)
 
 
-class LocalGatewayClient:
-    """Drives a local gateway over HTTP, whether it runs in this process or another."""
+class LocalClient:
+    """Drives a local server's `/__local__/` control routes over HTTP, in this process or another."""
 
     def __init__(self, url: str):
         self.url = url.rstrip("/")
@@ -408,17 +408,25 @@ class LocalGatewayClient:
         response.raise_for_status()
         return response.json()
 
+    def seen(self) -> dict:
+        """What the server has received so far (`messages`, `requests`, and its own extras)."""
+        return self.http.get(f"{self.url}/__local__/messages", timeout=10).json()
+
     def messages(self) -> list[dict]:
-        """Messages accepted so far (id, to, text, from, parts)."""
-        return self.http.get(f"{self.url}/__local__/messages", timeout=10).json()["messages"]
+        """Messages accepted so far."""
+        return self.seen()["messages"]
 
     def requests(self) -> list[dict]:
-        """Every messaging request received, faulted or not."""
-        return self.http.get(f"{self.url}/__local__/messages", timeout=10).json()["requests"]
+        """Every send request received, faulted or not."""
+        return self.seen()["requests"]
 
     def reset(self) -> None:
-        """Forget everything but the key."""
+        """Forget everything but the credentials."""
         self._post("reset")
+
+
+class LocalGatewayClient(LocalClient):
+    """Drives a local Africa's Talking gateway (messages: id, to, text, from, parts)."""
 
     def fail(self, kind: str, times: int = 1, **options) -> None:
         """Arm a fault for the next `times` messaging requests."""
@@ -453,8 +461,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dlr-url", default=None, help="post a delivery report for each accepted message")
     args = parser.parse_args(argv)
     state = GatewayState(api_key=args.api_key, username=args.username, dlr_url=args.dlr_url)
-    server = _Server((args.host, args.port), state, exit_on_die=True)
-    print(f"local Africa's Talking gateway on http://{args.host}:{server.server_address[1]}", flush=True)
+    serve(_Server((args.host, args.port), state, exit_on_die=True), "local Africa's Talking gateway")
+
+
+def serve(server: _Server, name: str) -> None:
+    """Serve in the foreground until interrupted (`python -m sms.local_gateway`, `sms.local_orange`)."""
+    host, port = server.server_address[:2]
+    print(f"{name} on http://{host}:{port}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

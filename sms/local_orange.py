@@ -42,7 +42,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 import requests
 
 from i18n.gsm7 import segments
-from sms.local_gateway import FAULT_KINDS, Fault, InThread, _Handler, _Server
+from sms.local_gateway import FAULT_KINDS, Fault, InThread, LocalClient, _Handler, _Server, serve
 
 DEFAULT_CLIENT_ID = "local-client-id"
 DEFAULT_CLIENT_SECRET = "local-client-secret"
@@ -432,37 +432,13 @@ class LocalOrange(InThread):
         self._server = _Server((host, port), self.state, exit_on_die=False, handler=_OrangeHandler)
 
 
-class LocalOrangeClient:
-    """Drives a local Orange server over HTTP, whether it runs in this process or another."""
-
-    def __init__(self, url: str):
-        self.url = url.rstrip("/")
-        self.http = requests.Session()
-
-    def _post(self, action: str, data: dict | None = None) -> dict:
-        response = self.http.post(f"{self.url}/__local__/{action}", json=data or {}, timeout=30)
-        response.raise_for_status()
-        return response.json()
-
-    def seen(self) -> dict:
-        """Messages, send requests, token requests and subscriptions so far."""
-        return self.http.get(f"{self.url}/__local__/messages", timeout=10).json()
-
-    def messages(self) -> list[dict]:
-        """Messages accepted so far (id, to, text, sender, parts)."""
-        return self.seen()["messages"]
-
-    def requests(self) -> list[dict]:
-        """Every send request received, faulted or not."""
-        return self.seen()["requests"]
+class LocalOrangeClient(LocalClient):
+    """Drives a local Orange server (messages: id, to, text, sender, parts; also token requests and
+    subscriptions)."""
 
     def token_requests(self) -> int:
         """How many times a token was asked for."""
         return self.seen()["token_requests"]
-
-    def reset(self) -> None:
-        """Forget everything but the credentials."""
-        self._post("reset")
 
     def fail(self, kind: str, times: int = 1, on: str = "send", **options) -> None:
         """Arm a fault for the next `times` send (or token) requests."""
@@ -504,14 +480,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dlr-status", default=None, help="post this receipt for each accepted message")
     args = parser.parse_args(argv)
     state = OrangeState(args.client_id, args.client_secret, dlr_status=args.dlr_status)
-    server = _Server((args.host, args.port), state, exit_on_die=True, handler=_OrangeHandler)
-    print(f"local Orange SMS API on http://{args.host}:{server.server_address[1]}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve(
+        _Server((args.host, args.port), state, exit_on_die=True, handler=_OrangeHandler),
+        "local Orange SMS API",
+    )
 
 
 if __name__ == "__main__":
