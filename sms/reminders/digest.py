@@ -69,8 +69,10 @@ def render(language: str, coop_code: str, day: date, members: list[MemberArrears
             overdue=format_money(sum(m.overdue for m in members)),
         )
     )
-    urgent = [m for m in members if needs_follow_up(m, broken)]
-    others = [m for m in members if not needs_follow_up(m, broken)]
+    urgent: list[MemberArrears] = []
+    others: list[MemberArrears] = []
+    for member in members:
+        (urgent if needs_follow_up(member, broken) else others).append(member)
     pages = arrears_list.pages(language, coop_code, members)
     page_of = {m.member_id: page.number for page in pages for m in page.members}
     shown: set[int] = set()
