@@ -40,7 +40,7 @@ def median_of(engine, work: Callable[[Session], object], rounds: int = ROUNDS) -
 
 def cooperative_page(session: Session, today: date, cooperative_id: int) -> None:
     """What /admin/cooperatives/ID computes: the dashboard and the first page of members."""
-    dashboard(session, Month.of(today), today, daily_budget=5_000, cooperative_id=cooperative_id)
+    dashboard(session, Month.of(today), today, daily_budget=5_000, cooperative_ids=[cooperative_id])
     cooperative_members(session, cooperative_id, today)
 
 

@@ -76,7 +76,7 @@ def main() -> None:
         "month-end snapshot": snapshot,
         "overall dashboard": _median(engine, lambda s: overall_page(s, month)),
         "one cooperative dashboard": _median(
-            engine, lambda s: dashboard(s, month, TODAY, daily_budget=5_000, cooperative_id=7)
+            engine, lambda s: dashboard(s, month, TODAY, daily_budget=5_000, cooperative_ids=[7])
         ),
         "one cooperative overdue list": _median(engine, lambda s: overdue_list(s, TODAY, 7)),
         "overall overdue list": _median(engine, lambda s: overdue_list(s, TODAY)),

@@ -72,15 +72,19 @@ def _today():
 
 @dataclass(frozen=True)
 class TableFilter:
-    """What narrows the cooperatives table: the account's scope, `?q=` (name or code), `?region=`."""
+    """What narrows the overview: the account's scope, `?q=` (name or code), `?region=`.
+
+    `ids` are the cooperatives of the table, and every section of the overview counts them alone.
+    """
 
     ids: list[int] | None  # None: every cooperative
+    scope_ids: list[int] | None  # the account's scope alone (None: every cooperative)
     q: str
     region_key: str
 
     @property
     def narrowed(self) -> str:
-        """Why the table is not the whole programme ('' when it is), as the page says it."""
+        """Why the overview is not the whole programme ('' when it is), as the page says it."""
         parts = []
         user = current_user()
         if user.region:
@@ -100,7 +104,8 @@ class TableFilter:
 def table_filter(session) -> TableFilter:
     """The account's cooperatives, narrowed by `?q=` and `?region=`."""
     scope = current_user().scope
-    ids = scope.cooperative_ids(session)
+    scope_ids = scope.cooperative_ids(session)
+    ids = scope_ids
     q = request.args.get("q", "").strip()[:80]
     wanted_region = region_key(request.args.get("region", ""))
     if wanted_region:
@@ -110,7 +115,7 @@ def table_filter(session) -> TableFilter:
     if q:
         found = {hit.id for hit in matching_cooperatives(session, q, scope)}
         ids = [cid for cid in (ids if ids is not None else found) if cid in found]
-    return TableFilter(ids, q, wanted_region)
+    return TableFilter(ids, scope_ids, q, wanted_region)
 
 
 def _render_dashboard(cooperative: Cooperative | None):
@@ -130,12 +135,14 @@ def _render_dashboard(cooperative: Cooperative | None):
             overall.absorb(line.portfolio)
     table_page = Page.of(request.args.get("page"), TABLE_PAGE, len(lines))
     shown = lines[table_page.offset : table_page.offset + TABLE_PAGE]
+    # Every section counts the same cooperatives: this one, or the table's (the account's scope
+    # narrowed by the filters; None for a programme coordinator's whole table).
     board = dashboard(
         session,
         month,
         today,
         daily_budget=rt.config.SMS_DAILY_BUDGET,
-        cooperative_id=cooperative.id if cooperative else None,
+        cooperative_ids=[cooperative.id] if cooperative else narrowing.ids,
         tz=rt.config.tz,
         figures=overall,
     )
@@ -148,9 +155,7 @@ def _render_dashboard(cooperative: Cooperative | None):
         cooperative=cooperative,
         members=members,
         board=board,
-        attention=attention(
-            session, today, [cooperative.id] if cooperative else current_user().scope.cooperative_ids(session)
-        ),
+        attention=attention(session, today, [cooperative.id] if cooperative else narrowing.scope_ids),
         lines=shown,
         table_page=table_page,
         table_filter=narrowing,
