@@ -11,6 +11,8 @@ page: a regional coordinator's shows every section, with those figures and nothi
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
@@ -470,3 +472,17 @@ def test_the_region_filter_scopes_every_section_too(client, db, runtime, program
     db.commit()
     assert {ident: _figure(page, ident) for ident in SECTIONS} == _expected(board)
     assert "Niébé (kg)" in page and "Mil (kg)" not in page and 'id="scope-note"' in page
+
+
+def test_the_regional_tables_csv_holds_the_regions_cooperatives_alone(client, db, programme):
+    """The table's CSV of a Thiès coordinator: KMS and TIV, adding up to the region's figures."""
+    body = _overview(
+        client, db, "thies@mbolo.sn", url="/admin/cooperatives.csv?month=2026-11", region="Thies"
+    )
+    rows = list(csv.DictReader(io.StringIO(body.lstrip("\ufeff")), delimiter=";"))
+    assert sorted(row["code"] for row in rows) == ["KMS", "TIV"]
+    board = _board(db, Scope(region="Thiès").cooperative_ids(db))
+    db.commit()
+    assert sum(int(row["outstanding"]) for row in rows) == board.portfolio.outstanding
+    assert sum(int(row["month_due_to_date"]) for row in rows) == board.collection.due
+    assert sum(int(row["recoveries"]) for row in rows) == board.portfolio.recoveries > 0
