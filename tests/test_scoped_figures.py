@@ -18,9 +18,10 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from i18n.formatting import format_money
-from models import production
+from models import Member, production
 from models.enums import MemberStatus, SmsKind, SmsStatus, Source
 from models.ledger import record_repayment, reverse_repayment, write_off
 from models.messaging import ReminderSent
@@ -466,7 +467,12 @@ def test_the_regional_overview_shows_every_section_with_the_regions_figures(clie
 
 def test_the_region_filter_scopes_every_section_too(client, db, runtime, programme):
     """A programme coordinator filtering the table on Louga reads Louga's figures in every section."""
+    locked = db.scalar(select(Member).where(Member.cooperative_id == programme["kms"].id).limit(1))
+    locked.locked = True  # on the needs-attention list of Thiès, not of Louga
+    db.commit()
+    assert 'id="attention-locked"' in _overview(client, db, "thies@mbolo.sn", region="Thies")
     page = _overview(client, db, "coord@mbolo.sn", url="/admin/?month=2026-11&region=louga")
+    assert 'id="attention-locked"' not in page
     louga = [programme["ndb"].id]
     board = dashboard(db, NOV, TODAY, daily_budget=runtime.config.SMS_DAILY_BUDGET, cooperative_ids=louga)
     db.commit()

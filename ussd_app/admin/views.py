@@ -78,7 +78,6 @@ class TableFilter:
     """
 
     ids: list[int] | None  # None: every cooperative
-    scope_ids: list[int] | None  # the account's scope alone (None: every cooperative)
     q: str
     region_key: str
 
@@ -104,8 +103,7 @@ class TableFilter:
 def table_filter(session) -> TableFilter:
     """The account's cooperatives, narrowed by `?q=` and `?region=`."""
     scope = current_user().scope
-    scope_ids = scope.cooperative_ids(session)
-    ids = scope_ids
+    ids = scope.cooperative_ids(session)
     q = request.args.get("q", "").strip()[:80]
     wanted_region = region_key(request.args.get("region", ""))
     if wanted_region:
@@ -115,7 +113,7 @@ def table_filter(session) -> TableFilter:
     if q:
         found = {hit.id for hit in matching_cooperatives(session, q, scope)}
         ids = [cid for cid in (ids if ids is not None else found) if cid in found]
-    return TableFilter(ids, scope_ids, q, wanted_region)
+    return TableFilter(ids, q, wanted_region)
 
 
 def _render_dashboard(cooperative: Cooperative | None):
@@ -135,8 +133,9 @@ def _render_dashboard(cooperative: Cooperative | None):
             overall.absorb(line.portfolio)
     table_page = Page.of(request.args.get("page"), TABLE_PAGE, len(lines))
     shown = lines[table_page.offset : table_page.offset + TABLE_PAGE]
-    # Every section counts the same cooperatives: this one, or the table's (the account's scope
-    # narrowed by the filters; None for a programme coordinator's whole table).
+    # Every section, the needs-attention lists too, counts the same cooperatives: this one, or the
+    # table's (the account's scope narrowed by the filters; None for a programme coordinator's whole
+    # table).
     board = dashboard(
         session,
         month,
@@ -155,7 +154,7 @@ def _render_dashboard(cooperative: Cooperative | None):
         cooperative=cooperative,
         members=members,
         board=board,
-        attention=attention(session, today, [cooperative.id] if cooperative else narrowing.scope_ids),
+        attention=attention(session, today, [cooperative.id] if cooperative else narrowing.ids),
         lines=shown,
         table_page=table_page,
         table_filter=narrowing,
