@@ -40,28 +40,34 @@ def median_of(engine, work: Callable[[Session], object], rounds: int = ROUNDS) -
 
 def cooperative_page(session: Session, today: date, cooperative_id: int) -> None:
     """What /admin/cooperatives/ID computes: the dashboard and the first page of members."""
-    dashboard(session, Month.of(today), today, daily_budget=5_000, cooperative_id=cooperative_id)
+    dashboard(session, Month.of(today), today, daily_budget=5_000, cooperative_ids=[cooperative_id])
     cooperative_members(session, cooperative_id, today)
 
 
-def timings(engine, today: date, members: int) -> dict[str, float]:
-    """Medians of ROUNDS runs of each coordinator figure, with the plain SELECT and the load average."""
+def plain_select(engine, members: int, rounds: int = ROUNDS) -> float:
+    """The yardstick: one member read by its primary key."""
+    middle = members // 2
+    return median_of(
+        engine, lambda s: s.execute(text("SELECT * FROM member WHERE id = :i"), {"i": middle}).all(), rounds
+    )
+
+
+def timings(engine, today: date, members: int, rounds: int = ROUNDS) -> dict[str, float]:
+    """Medians of `rounds` runs of each coordinator figure, with the plain SELECT and the load average."""
     middle = members // 2
     results = {
-        "plain indexed SELECT (member by id)": median_of(
-            engine, lambda s: s.execute(text("SELECT * FROM member WHERE id = :i"), {"i": middle}).all()
-        ),
+        "plain indexed SELECT (member by id)": plain_select(engine, members, rounds),
         "cooperative page (dashboard + member list)": median_of(
-            engine, lambda s: cooperative_page(s, today, 7)
+            engine, lambda s: cooperative_page(s, today, 7), rounds
         ),
-        "search: one name": median_of(engine, lambda s: search(s, f"membre {middle:06d}", Scope())),
+        "search: one name": median_of(engine, lambda s: search(s, f"membre {middle:06d}", Scope()), rounds),
         "search: a phone written the local way": median_of(
-            engine, lambda s: search(s, phone_of(middle)[4:6] + " " + phone_of(middle)[6:], Scope())
+            engine, lambda s: search(s, phone_of(middle)[4:6] + " " + phone_of(middle)[6:], Scope()), rounds
         ),
         "search: a name every member shares (count of all, first page)": median_of(
-            engine, lambda s: search(s, "ndiaye", Scope())
+            engine, lambda s: search(s, "ndiaye", Scope()), rounds
         ),
-        "search: a member number": median_of(engine, lambda s: search(s, f"M{middle:06d}", Scope())),
+        "search: a member number": median_of(engine, lambda s: search(s, f"M{middle:06d}", Scope()), rounds),
     }
     results["load average (1 min) at the end"] = os.getloadavg()[0]
     return results

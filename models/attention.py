@@ -82,8 +82,14 @@ def _scoped(stmt: Select, column, cooperative_ids: list[int] | None) -> Select:
     return stmt if cooperative_ids is None else stmt.where(column.in_(cooperative_ids))
 
 
-def _count(session: Session, stmt: Select) -> int:
-    return int(session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
+def _first(session: Session, stmt: Select, limit: int) -> tuple[list[tuple], int]:
+    """The first `limit` rows of `stmt` and how many rows it has in all, in one statement.
+
+    The window count is taken over the whole result before the limit: one pass where a count
+    and then the list would compute every member's oldest late due date twice.
+    """
+    rows = session.execute(stmt.add_columns(func.count().over()).limit(limit)).all()
+    return [tuple(row[:-1]) for row in rows], int(rows[0][-1]) if rows else 0
 
 
 def attention(
@@ -102,8 +108,12 @@ def attention(
             Loan.status == LoanStatus.ACTIVE,
         )
         .group_by(Loan.member_id)
-        .subquery()
     )
+    if cooperative_ids is not None:  # a region's members only, before grouping the programme's loans
+        oldest = oldest.where(
+            Loan.member_id.in_(select(Member.id).where(Member.cooperative_id.in_(cooperative_ids)))
+        )
+    oldest = oldest.subquery()
     # Oldest due dates that put a member in [m, m + 6] days late today, for each threshold m.
     window = [
         (oldest.c.oldest <= today - timedelta(days=m)) & (oldest.c.oldest > today - timedelta(days=m + WEEK))
@@ -117,8 +127,8 @@ def attention(
         Member.cooperative_id,
         cooperative_ids,
     ).order_by(oldest.c.oldest, Cooperative.name, Member.member_no)
-    result.crossing_count = _count(session, crossing)
-    for *person, due in session.execute(crossing.limit(limit)):
+    rows, result.crossing_count = _first(session, crossing, limit)
+    for *person, due in rows:
         days = (today - due).days
         milestone = max(m for m in MILESTONES if m <= days)
         result.crossing.append(Flagged(*person, days_late=days, milestone=milestone))
@@ -131,8 +141,8 @@ def attention(
         Member.cooperative_id,
         cooperative_ids,
     ).order_by(Promise.due_on.desc(), Cooperative.name, Member.member_no)
-    result.broken_count = _count(session, broken)
-    for *person, amount, paid, due_on in session.execute(broken.limit(limit)):
+    rows, result.broken_count = _first(session, broken, limit)
+    for *person, amount, paid, due_on in rows:
         result.broken.append(Flagged(*person, amount=int(amount), paid=int(paid or 0), due_on=due_on))
 
     locked = _scoped(
@@ -142,8 +152,8 @@ def attention(
         Member.cooperative_id,
         cooperative_ids,
     ).order_by(Cooperative.name, Member.member_no)
-    result.locked_count = _count(session, locked)
-    result.locked = [Flagged(*row) for row in session.execute(locked.limit(limit))]
+    rows, result.locked_count = _first(session, locked, limit)
+    result.locked = [Flagged(*row) for row in rows]
 
     officer = (
         select(Member.id)
@@ -160,6 +170,6 @@ def attention(
         Cooperative.id,
         cooperative_ids,
     ).order_by(Cooperative.name)
-    result.no_officer_count = _count(session, unattended)
-    result.no_officer = [Unattended(*row) for row in session.execute(unattended.limit(limit))]
+    rows, result.no_officer_count = _first(session, unattended, limit)
+    result.no_officer = [Unattended(*row) for row in rows]
     return result

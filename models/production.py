@@ -395,7 +395,7 @@ def _group_exprs(grouping: Grouping) -> list:
 
 
 def _totals(
-    session: Session, weeks: Sequence[Week], grouping: Grouping, cooperative_id: int | None
+    session: Session, weeks: Sequence[Week], grouping: Grouping, cooperative_ids: list[int] | None
 ) -> dict[tuple, tuple[int, int]]:
     """(group…, product, unit) → (quantity, distinct reporting members), current reports only."""
     groups = _group_exprs(grouping)
@@ -413,19 +413,27 @@ def _totals(
         .where(ProductionReport.superseded_at.is_(None), _in_weeks(weeks))
         .group_by(*groups, Product.name, Product.unit)
     )
-    if cooperative_id is not None:
-        stmt = stmt.where(Member.cooperative_id == cooperative_id)
+    if cooperative_ids is not None:
+        stmt = stmt.where(Member.cooperative_id.in_(cooperative_ids))
     return {tuple(row[:-2]): (int(row[-2]), int(row[-1])) for row in session.execute(stmt)}
 
 
-def _reporters(session: Session, weeks: Sequence[Week], cooperative_id: int | None) -> int:
+def product_totals(
+    session: Session, weeks: Sequence[Week], cooperative_ids: Iterable[int] | None = None
+) -> dict[tuple[str, str], int]:
+    """(product, unit) → quantity of the current reports of these weeks, of these cooperatives (None: all)."""
+    ids = None if cooperative_ids is None else list(cooperative_ids)
+    return {key: quantity for key, (quantity, _) in _totals(session, weeks, Grouping.PRODUCT, ids).items()}
+
+
+def _reporters(session: Session, weeks: Sequence[Week], cooperative_ids: list[int] | None) -> int:
     stmt = (
         select(func.count(func.distinct(ProductionReport.member_id)))
         .join(Member, Member.id == ProductionReport.member_id)
         .where(ProductionReport.superseded_at.is_(None), _in_weeks(weeks))
     )
-    if cooperative_id is not None:
-        stmt = stmt.where(Member.cooperative_id == cooperative_id)
+    if cooperative_ids is not None:
+        stmt = stmt.where(Member.cooperative_id.in_(cooperative_ids))
     return int(session.scalar(stmt) or 0)
 
 
@@ -439,8 +447,9 @@ def summarise(
     """Totals per product and unit (and per member or commune) over current reports, with the change."""
     compared = comparison_period(period)
     coop_id = cooperative.id if cooperative is not None else None
-    now_totals = _totals(session, period.weeks, grouping, coop_id)
-    before_totals = _totals(session, compared.weeks, grouping, coop_id)
+    ids = [coop_id] if coop_id is not None else None
+    now_totals = _totals(session, period.weeks, grouping, ids)
+    before_totals = _totals(session, compared.weeks, grouping, ids)
     width = len(GROUP_COLUMNS[grouping])
     rows = []
     for key in sorted(set(now_totals) | set(before_totals), key=lambda k: tuple(str(v).lower() for v in k)):
@@ -466,8 +475,8 @@ def summarise(
         grouping=grouping,
         group_columns=GROUP_COLUMNS[grouping],
         rows=rows,
-        reporters=_reporters(session, period.weeks, coop_id),
-        previous_reporters=_reporters(session, compared.weeks, coop_id),
+        reporters=_reporters(session, period.weeks, ids),
+        previous_reporters=_reporters(session, compared.weeks, ids),
         active_members=int(session.scalar(active) or 0),
     )
 

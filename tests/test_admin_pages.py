@@ -77,7 +77,7 @@ def _figure(page: str, ident: str) -> str:
 def test_dashboard_shows_the_portfolio_figures(coordinator, db, coop):
     """The cards repeat models.portfolio's figures, formatted; every chart is inline SVG."""
     page = coordinator.get(f"/admin/cooperatives/{coop['coop'].id}").get_data(as_text=True)
-    figures = portfolio(db, TODAY, coop["coop"].id)
+    figures = portfolio(db, TODAY, [coop["coop"].id])
     db.commit()
     # By hand: L-001 110 000 − 11 000 paid = 99 000; L-002 50 000; late > 30 days: L-001 only.
     assert figures.outstanding == 149_000 and figures.par30_outstanding == 99_000

@@ -1,5 +1,6 @@
-"""Coordinators in headless Chromium: a region's scope on every route, search, the member list's and
-the cooperatives table's paging and sort, the web announcement's confirm, the overdue list at 390 px.
+"""Coordinators in headless Chromium: a region's scope on every route, every section of a region's
+overview with that region's figures alone, search, the member list's and the cooperatives table's
+paging and sort, the web announcement's confirm, the overdue list at 390 px.
 
 Runs with MBOLO_BROWSER_TESTS=1 (or CI's PostgreSQL pass), like tests/test_admin_browser.py whose
 server and browser fixtures it uses; screenshots go to test-artifacts/.
@@ -7,18 +8,24 @@ server and browser fixtures it uses; screenshots go to test-artifacts/.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
 
-from models import AuditEvent, OutboundSms
+from models import AuditEvent, Cooperative, Instalment, Loan, Member, OutboundSms, Product, production
 from models.admin_user import create_user
+from models.enums import SmsKind, SmsStatus, Source
+from models.messaging import ReminderSent
+from models.portfolio import Month, dashboard
+from models.scope import Scope
+from sms.outbox import queue_sms
 from tests import factories as f
 from tests.conftest import DEFAULT_NOW
 from tests.test_admin_browser import ENABLED, PASSWORD, _shot, _wait_for, _wait_text
 from tests.test_admin_browser import browser as _browser  # noqa: F401 - the `browser` fixture
 from tests.test_admin_browser import live_server as _live_server  # noqa: F401 - the `live_server` fixture
+from tests.test_scoped_figures import SECTIONS, TABLES, _expected
 
 pytestmark = [
     pytest.mark.browser,
@@ -123,6 +130,90 @@ def test_a_regional_coordinator_stays_in_the_region_on_every_route(server, chrom
         chrome.get(f"{server}/admin/exports/{name}.csv?cooperative={outside}")
         _wait_for(chrome, "main h1")
         assert "Erreur 403" in _heading(chrome), name
+
+
+def test_the_regional_overview_shows_every_section_of_its_region_alone(
+    server, chrome, programme, db, runtime
+):
+    """Every section is on a Thiès coordinator's overview, each with Thiès's figures, none of Louga's."""
+    from selenium.webdriver.common.by import By
+
+    kms, ndb = db.get(Cooperative, programme["kms"]), db.get(Cooperative, programme["ndb"])
+    awa, louga = db.get(Member, programme["awa"]), db.get(Member, programme["louga"])
+    mil = db.scalar(select(Product).where(Product.cooperative_id == kms.id))
+    niebe = f.product(db, ndb, "Niébé", "kg")
+    for member, product, quantity in ((awa, mil, 30), (louga, niebe, 700)):
+        production.save_report(
+            db,
+            member=member,
+            product=product,
+            quantity=quantity,
+            week=production.Week(2026, 46),
+            now=DEFAULT_NOW,
+            idempotency_key=None,
+            source=Source.CLI,
+        )
+    # A reminder each (its effect), and billed SMS: one in Thiès, three in Louga.
+    for coop, member, kinds in (
+        (kms, awa, [SmsKind.REMINDER]),
+        (ndb, louga, [SmsKind.REMINDER] + [SmsKind.RECEIPT] * 2),
+    ):
+        for kind in kinds:
+            sms = queue_sms(
+                db,
+                to=member.phone,
+                text="Rappel",
+                kind=kind,
+                language="fr",
+                now=datetime(2026, 11, 10, 9, tzinfo=UTC),
+                cooperative_id=coop.id,
+                member_id=member.id,
+            )
+            sms.status = SmsStatus.DELIVERED
+            db.flush()
+            if kind == SmsKind.REMINDER:
+                first = db.scalar(
+                    select(Instalment.id)
+                    .join(Loan)
+                    .where(Loan.member_id == member.id)
+                    .order_by(Instalment.number)
+                )
+                db.add(
+                    ReminderSent(
+                        instalment_id=first, rule="M-3", day=date(2026, 11, 10), outbound_sms_id=sms.id
+                    )
+                )
+    db.commit()
+    thies = Scope(region="Thiès").cooperative_ids(db)
+    board = dashboard(
+        db,
+        Month(2026, 11),
+        date(2026, 12, 1),
+        daily_budget=runtime.config.SMS_DAILY_BUDGET,
+        cooperative_ids=thies,
+    )
+    db.rollback()
+
+    _log_in(chrome, server, "thies@mbolo.sn")
+    chrome.get(f"{server}/admin/?month=2026-11")
+    _wait_for(chrome, "#cooperatives-table")
+    shown = {}
+    for ident in SECTIONS:
+        element = chrome.find_element(By.ID, ident)  # a hidden section has no element: the test fails
+        assert element.is_displayed(), ident
+        shown[ident] = element.text
+    assert shown == _expected(board)
+    for table in TABLES:
+        assert chrome.find_element(By.ID, table).is_displayed(), table
+    production_table = chrome.find_element(By.ID, "production-table").text
+    assert "Mil (kg)" in production_table and "30" in production_table and "Niébé" not in production_table
+    assert "Région Thiès" in _heading(chrome)
+    assert "GIE Ndiambour" not in chrome.find_element(By.TAG_NAME, "main").text
+    _shot(chrome, "21-region-overview-sections")
+    _log_in(chrome, server, "coord@mbolo.sn")
+    chrome.get(f"{server}/admin/?month=2026-11")
+    assert "Niébé" in _wait_for(chrome, "#production-table").text
+    assert chrome.find_element(By.ID, "fig-sms-cost").text != shown["fig-sms-cost"]
 
 
 def test_search_box_member_list_paging_and_cooperatives_sort(server, chrome, programme):

@@ -123,7 +123,7 @@ def _independent_portfolio(db, cooperative_id=None):
 
 def test_par30_and_ageing_match_hand_figures_and_independent_sums(db, book):
     """PAR30 counts only loans more than 30 days late; each bucket holds the loans of its days."""
-    figures = portfolio(db, TODAY, book["a"].id)
+    figures = portfolio(db, TODAY, [book["a"].id])
     # By hand: 8 loans of 40 000 unpaid + L-G's 30 000; late > 30 days: D, E, F, G, H1.
     assert figures.outstanding == 350_000
     assert figures.par30_outstanding == 40_000 + 40_000 + 40_000 + 30_000 + 40_000
@@ -148,12 +148,12 @@ def test_overall_portfolio_is_the_sum_of_the_cooperatives(db, book):
     assert overall.outstanding == total == 390_000
     assert overall.par30_outstanding == par == 230_000
     assert {b.key: [b.loans, b.outstanding] for b in overall.buckets} == ageing
-    assert portfolio(db, TODAY, book["b"].id).par30 == 1.0
+    assert portfolio(db, TODAY, [book["b"].id]).par30 == 1.0
 
 
 def test_members_loans_savings_and_written_off_counts(db, book):
     """Active and inactive members, active loans, borrowers, savings and written-off balance."""
-    figures = portfolio(db, TODAY, book["a"].id)
+    figures = portfolio(db, TODAY, [book["a"].id])
     assert figures.members == 10
     assert figures.members_inactive == 1
     assert figures.active_loans == 9  # A, B, C, D, E, F, G, H1, H2 (L-W written off, L-R repaid)
@@ -197,7 +197,7 @@ def test_overdue_list_agrees_with_each_members_position(db, book):
 
 def test_collections_due_collected_and_cash(db, book):
     """November: what fell due, what of it is paid, cash received (reversed payments left out)."""
-    nov = collections(db, NOV, TODAY, 1, book["a"].id)[0]
+    nov = collections(db, NOV, TODAY, 1, [book["a"].id])[0]
     # Due in November: B 16/11, C 01/11, D 30/11, E 17/11, F 03/11, G 01/11, H1 20/11, R 05/11.
     assert nov.due == 80_000
     assert nov.collected == 10_000  # only L-R's first instalment
@@ -216,7 +216,7 @@ def test_collections_due_collected_and_cash(db, book):
 
 def test_collection_history_is_twelve_months_ending_with_the_chosen_one(db, book):
     """The chart's history holds 12 months, oldest first, and September carries L-G's payment."""
-    history = collections(db, NOV, TODAY, 12, book["a"].id)
+    history = collections(db, NOV, TODAY, 12, [book["a"].id])
     assert len(history) == 12 and history[0].month.key == "2025-12"
     assert history[-1].month == NOV
     september = next(c for c in history if c.month.key == "2026-09")
@@ -231,10 +231,10 @@ def test_cooperative_lines_agree_with_single_cooperative_figures(db, book):
     lines = cooperative_lines(db, TODAY, NOV)
     assert [line.name for line in lines] == ["GIE Ndiambour", "GIE Saloum"]
     for line in lines:
-        alone = portfolio(db, TODAY, line.id)
+        alone = portfolio(db, TODAY, [line.id])
         assert line.portfolio.outstanding == alone.outstanding
         assert line.portfolio.par30_outstanding == alone.par30_outstanding
-        nov = collections(db, NOV, TODAY, 1, line.id)[0]
+        nov = collections(db, NOV, TODAY, 1, [line.id])[0]
         assert (line.collection.due, line.collection.collected, line.collection.cash_in) == (
             nov.due,
             nov.collected,
@@ -328,7 +328,7 @@ def test_reminder_counts_by_outcome(db, book):
     _sms(db, b, SmsStatus.DELIVERED, at=nov)  # another cooperative
     _sms(db, a, SmsStatus.DELIVERED, at=nov, kind=SmsKind.RECEIPT)  # not a reminder
     db.commit()
-    counts = reminder_counts(db, NOV, a.id)
+    counts = reminder_counts(db, NOV, [a.id])
     assert counts.planned == 9
     outcome = (counts.pending, counts.sent, counts.delivered, counts.failed, counts.cancelled, counts.unknown)
     assert outcome == (1, 3, 2, 1, 3, 1)
@@ -352,7 +352,7 @@ def test_sms_cost_counts_billed_messages_against_the_budget(db, book):
     _sms(db, a, SmsStatus.CANCELLED, at=nov, reason="budget")
     _sms(db, a, SmsStatus.DELIVERED, at=datetime(2026, 12, 1, 8, tzinfo=UTC))  # today, December
     db.commit()
-    cost = sms_cost(db, NOV, TODAY, 500, a.id)
+    cost = sms_cost(db, NOV, TODAY, 500, [a.id])
     assert cost.messages == 3
     assert cost.segments == sum(r.segments for r in billed) == 4
     assert cost.cost == sum(r.cost for r in billed) == 4 * 15
@@ -399,18 +399,18 @@ def test_production_per_product_against_previous_month_and_year(db, book):
         source=Source.CLI,
     )
     db.commit()
-    period, lines = production_lines(db, NOV, TODAY, a.id)
+    period, lines = production_lines(db, NOV, TODAY, [a.id])
     assert period is not None and not period.to_date
     assert [(line.product, line.unit, line.quantity, line.previous, line.last_year) for line in lines] == [
         ("Arachide", "kg", 120 + 50, 70, 40),
         ("Lait", "litre", 0, 30, 0),
     ]
-    assert production_lines(db, Month(2027, 1), TODAY, a.id) == (None, [])
+    assert production_lines(db, Month(2027, 1), TODAY, [a.id]) == (None, [])
 
 
 def test_dashboard_bundles_the_figures_for_the_month(db, book):
     """The dashboard gathers the same figures as the separate functions."""
-    board = dashboard(db, NOV, TODAY, daily_budget=100, cooperative_id=book["a"].id)
+    board = dashboard(db, NOV, TODAY, daily_budget=100, cooperative_ids=[book["a"].id])
     assert board.portfolio.outstanding == 350_000
     assert board.collection.month == NOV and board.collection.due == 80_000
     assert len(board.history) == 12

@@ -80,7 +80,7 @@ def december(db, clock):
 
 def test_running_month_counts_only_instalments_due_up_to_today(db, december):
     """The coordinator's 13,8 % (11 005 ÷ 79 750) was a month not yet over: the true rate is 91,7 %."""
-    dec = collection_of(db, Month(2026, 12), DEC_4.date(), december.id)
+    dec = collection_of(db, Month(2026, 12), DEC_4.date(), [december.id])
     assert (dec.due, dec.collected, dec.through) == (12_000, 11_005, DEC_4.date())
     assert dec.rate == pytest.approx(11_005 / 12_000)
     all_december = db.execute(
@@ -88,7 +88,7 @@ def test_running_month_counts_only_instalments_due_up_to_today(db, december):
     ).scalar()
     assert round(11_005 / int(all_december), 3) == 0.138  # what the old page showed
     # A past month counts its whole month.
-    assert collection_of(db, Month(2026, 12), date(2027, 1, 5), december.id).due == 79_750
+    assert collection_of(db, Month(2026, 12), date(2027, 1, 5), [december.id]).due == 79_750
 
 
 def test_the_dashboard_and_report_portfolio_show_the_rate_to_date(db, december, client, runner):
@@ -148,7 +148,7 @@ def test_on_time_and_late_payments(db):
     _pay(db, awa, 5_000, date(2026, 11, 1))  # completes it on its due date
     db.commit()
     assert _dates(db, loan) == [date(2026, 9, 1), date(2026, 10, 5), date(2026, 11, 1)]
-    sep, oct_, nov = collections(db, Month(2026, 11), date(2026, 12, 1), 3, coop.id)
+    sep, oct_, nov = collections(db, Month(2026, 11), date(2026, 12, 1), 3, [coop.id])
     assert (sep.instalments_on_time, sep.instalments_decided) == (1, 1)
     assert (oct_.instalments_on_time, oct_.instalments_decided, oct_.on_time_rate) == (0, 1, 0.0)
     assert (nov.instalments_on_time, nov.on_time_rate) == (1, 1.0)
@@ -161,9 +161,9 @@ def test_an_instalment_due_today_is_not_yet_late(db):
     awa = f.member(db, coop)
     _loan(db, awa, "L-1", date(2026, 12, 1), 10_000)
     db.commit()
-    today = collection_of(db, Month(2026, 12), date(2026, 12, 1), coop.id)
+    today = collection_of(db, Month(2026, 12), date(2026, 12, 1), [coop.id])
     assert (today.due, today.instalments_decided, today.on_time_rate) == (10_000, 0, None)
-    tomorrow = collection_of(db, Month(2026, 12), date(2026, 12, 2), coop.id)
+    tomorrow = collection_of(db, Month(2026, 12), date(2026, 12, 2), [coop.id])
     assert (tomorrow.instalments_decided, tomorrow.on_time_rate) == (1, 0.0)
 
 
@@ -182,7 +182,7 @@ def test_a_reversal_that_uncompletes_an_instalment_clears_or_moves_its_date(db, 
     _pay(db, awa, 10_000, date(2026, 10, 10))
     db.commit()
     assert _dates(db, loan) == [date(2026, 9, 1), date(2026, 10, 10)]
-    oct_ = collection_of(db, Month(2026, 10), date(2026, 12, 1), coop.id)
+    oct_ = collection_of(db, Month(2026, 10), date(2026, 12, 1), [coop.id])
     assert (oct_.on_time_rate, oct_.rate) == (0.0, 1.0)
     # Reversing the first: the 10/10 payment now completes September's instalment, October's is open.
     reverse_repayment(
@@ -255,7 +255,7 @@ def test_par_excludes_written_off_loans_and_shows_recoveries_after_write_off(db,
     write_off(db, gone, now=datetime(2026, 11, 10, 9, tzinfo=UTC), actor="system", reason="x", source="cli")
     _recover(db, gone, 8_000, date(2026, 11, 20), datetime(2026, 11, 20, 9, tzinfo=UTC))
     db.commit()
-    p = portfolio(db, date(2026, 12, 1), coop.id)
+    p = portfolio(db, date(2026, 12, 1), [coop.id])
     assert p.outstanding == 100_000
     assert (p.par1_outstanding, p.par30_outstanding, p.par90_outstanding) == (90_000, 70_000, 40_000)
     assert (p.par1, p.par30, p.par90) == (0.9, 0.7, 0.4)
@@ -270,7 +270,7 @@ def test_par_excludes_written_off_loans_and_shows_recoveries_after_write_off(db,
     assert october.written_off_outstanding == 0 and october.recoveries == 0
     assert october.outstanding == 20_000 + 30_000 + 40_000 + 45_000 + 10_000
     # Collection rates keep the written-off loan's instalment: July's 50 000 due, 13 000 paid.
-    july = collection_of(db, Month(2026, 7), date(2026, 12, 1), coop.id)
+    july = collection_of(db, Month(2026, 7), date(2026, 12, 1), [coop.id])
     assert (july.due, july.collected) == (50_000, 13_000)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -12,7 +13,7 @@ from models import production
 from models.clock import DAKAR
 from models.portfolio.collection import Collection, collections
 from models.portfolio.messages import ReminderCounts, SmsCost, reminder_counts, sms_cost
-from models.portfolio.months import Month
+from models.portfolio.months import Month, id_list
 from models.portfolio.production_figures import ProductLine, production_lines
 from models.portfolio.reminder_effect import EffectTable, effect_table, reminder_effect
 from models.portfolio.snapshots import month_ends
@@ -37,11 +38,11 @@ def series(
     last: Month,
     today: date,
     history: list[Collection],
-    cooperative_id: int | None = None,
+    cooperative_ids: Iterable[int] | None = None,
     running: Portfolio | None = None,
 ) -> list[SeriesPoint]:
     """The months of `history` with their PAR30: snapshots for closed months, `running` for this one."""
-    ends = month_ends(session, [c.month for c in history], cooperative_id)
+    ends = month_ends(session, [c.month for c in history], cooperative_ids)
     points = []
     for c in history:
         if c.month == Month.of(today) and running is not None:
@@ -76,28 +77,30 @@ def dashboard(
     today: date,
     *,
     daily_budget: int = 0,
-    cooperative_id: int | None = None,
+    cooperative_ids: Iterable[int] | None = None,
     tz: ZoneInfo = DAKAR,
     figures: Portfolio | None = None,
 ) -> Dashboard:
-    """All the figures of the overall (cooperative_id None) or one cooperative's dashboard.
+    """Every figure of a dashboard over these cooperatives: the programme (None), a region's, one.
 
-    `figures`: the portfolio when the caller already has it (the overview adds up its table's).
+    Every section counts the same cooperatives. `figures`: their portfolio when the caller already
+    has it (the overview adds up its table's lines rather than reading the loans a second time).
     """
-    history = collections(session, month, today, SERIES_MONTHS, cooperative_id)
-    period, lines = production_lines(session, month, today, cooperative_id)
-    figures = figures if figures is not None else portfolio(session, today, cooperative_id)
-    effects = reminder_effect(session, month, today, EFFECT_MONTHS, cooperative_id)
+    ids = id_list(cooperative_ids)
+    history = collections(session, month, today, SERIES_MONTHS, ids)
+    period, lines = production_lines(session, month, today, ids)
+    figures = figures if figures is not None else portfolio(session, today, ids)
+    effects = reminder_effect(session, month, today, EFFECT_MONTHS, ids)
     return Dashboard(
         month=month,
         today=today,
         portfolio=figures,
         collection=history[-1],
         history=history,
-        series=series(session, month, today, history, cooperative_id, figures),
+        series=series(session, month, today, history, ids, figures),
         production_period=period,
         production=lines,
-        reminders=reminder_counts(session, month, cooperative_id, tz),
+        reminders=reminder_counts(session, month, ids, tz),
         reminder_effect=effect_table(effects, month, EFFECT_MONTHS),
-        sms=sms_cost(session, month, today, daily_budget, cooperative_id, tz),
+        sms=sms_cost(session, month, today, daily_budget, ids, tz),
     )

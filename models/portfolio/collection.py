@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from models.cooperative import Member
 from models.ledger_tables import Instalment, Loan, Repayment
-from models.portfolio.months import Month, members_of, months_ending, ratio
+from models.portfolio.months import Month, id_list, members_of, months_ending, ratio, within
 
 
 @dataclass
@@ -67,9 +67,17 @@ def _dues_columns(today: date) -> list:
 
 
 def collections(
-    session: Session, last: Month, today: date, count: int = 12, cooperative_id: int | None = None
+    session: Session,
+    last: Month,
+    today: date,
+    count: int = 12,
+    cooperative_ids: Iterable[int] | None = None,
 ) -> list[Collection]:
-    """Collection, punctuality and cash in for `count` months ending with `last`, oldest first."""
+    """Collection, punctuality and cash in for `count` months ending with `last`, oldest first.
+
+    Of these cooperatives' loans and members (None: the whole programme's).
+    """
+    ids = id_list(cooperative_ids)
     months = months_ending(last, count)
     by_month = {m: Collection(m, through=m.through(today)) for m in months}
     first_day, last_day = months[0].first, months[-1].through(today)
@@ -83,11 +91,9 @@ def collections(
         .where(Repayment.paid_on.between(first_day, last_day), Repayment.reversed_at.is_(None))
         .group_by(Repayment.paid_on)
     )
-    if cooperative_id is not None:
-        dues = dues.join(Loan, Loan.id == Instalment.loan_id).where(
-            Loan.member_id.in_(members_of(cooperative_id))
-        )
-        cash = cash.where(Repayment.member_id.in_(members_of(cooperative_id)))
+    if ids is not None:
+        dues = dues.join(Loan, Loan.id == Instalment.loan_id).where(Loan.member_id.in_(members_of(ids)))
+        cash = cash.where(Repayment.member_id.in_(members_of(ids)))
     for day, due, paid, decided, on_time in session.execute(dues):
         day = _as_date(day)
         if Month.of(day) in by_month:
@@ -98,40 +104,44 @@ def collections(
 
 
 def collection_of(
-    session: Session, month: Month, today: date, cooperative_id: int | None = None
+    session: Session, month: Month, today: date, cooperative_ids: Iterable[int] | None = None
 ) -> Collection:
     """One month's collection as of `today` (the running month counts dues up to today)."""
-    return collections(session, month, today, 1, cooperative_id)[0]
+    return collections(session, month, today, 1, cooperative_ids)[0]
 
 
 def collections_by_cooperative(
-    session: Session, month: Month, today: date, cooperative_ids: Iterable[int]
+    session: Session, month: Month, today: date, cooperative_ids: Iterable[int] | None = None
 ) -> dict[int, Collection]:
-    """One month's collection of each cooperative given, in two grouped statements."""
-    ids = list(cooperative_ids)
+    """One month's collection per cooperative, in two grouped statements.
+
+    Every cooperative given has its entry; with None (the programme) the statements carry no list
+    of ids and the cooperatives with nothing due or paid in the month are left out.
+    """
+    ids = id_list(cooperative_ids)
     through = month.through(today)
-    result = {cid: Collection(month, through=through) for cid in ids}
-    dues = (
+    result = {cid: Collection(month, through=through) for cid in ids or ()}
+    dues = within(
         select(Member.cooperative_id, *_dues_columns(today))
         .join(Loan, Loan.id == Instalment.loan_id)
         .join(Member, Member.id == Loan.member_id)
-        .where(Instalment.due_on.between(month.first, through), Member.cooperative_id.in_(ids))
-        .group_by(Member.cooperative_id)
+        .where(Instalment.due_on.between(month.first, through))
+        .group_by(Member.cooperative_id),
+        Member.cooperative_id,
+        ids,
     )
     for cooperative_id, due, paid, decided, on_time in session.execute(dues):
-        result[cooperative_id].add(due, paid, decided, on_time)
-    cash = (
+        result.setdefault(cooperative_id, Collection(month, through=through)).add(due, paid, decided, on_time)
+    cash = within(
         select(Member.cooperative_id, func.sum(Repayment.amount))
         .join(Member, Member.id == Repayment.member_id)
-        .where(
-            Repayment.paid_on.between(month.first, through),
-            Repayment.reversed_at.is_(None),
-            Member.cooperative_id.in_(ids),
-        )
-        .group_by(Member.cooperative_id)
+        .where(Repayment.paid_on.between(month.first, through), Repayment.reversed_at.is_(None))
+        .group_by(Member.cooperative_id),
+        Member.cooperative_id,
+        ids,
     )
     for cooperative_id, amount in session.execute(cash):
-        result[cooperative_id].cash_in = int(amount)
+        result.setdefault(cooperative_id, Collection(month, through=through)).cash_in = int(amount)
     return result
 
 

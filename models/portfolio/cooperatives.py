@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from models.cooperative import Cooperative
 from models.portfolio.collection import Collection, collections_by_cooperative
-from models.portfolio.months import Month
-from models.portfolio.standing import Portfolio, portfolios
+from models.portfolio.months import Month, id_list, within
+from models.portfolio.standing import Portfolio, empty_portfolio, portfolios
 
 
 @dataclass(frozen=True)
@@ -60,21 +60,29 @@ def cooperative_lines(
     sort: str | None = None,
 ) -> list[CooperativeLine]:
     """The overview table: each cooperative's portfolio today and its collection for the month."""
-    ids = list(cooperative_ids) if cooperative_ids is not None else None
+    ids = id_list(cooperative_ids)
     figures = portfolios(session, today, ids)
-    collected = collections_by_cooperative(session, month, today, list(figures))
-    coops = session.scalars(select(Cooperative).where(Cooperative.id.in_(list(figures))))
+    collected = collections_by_cooperative(session, month, today, ids)
+    through = month.through(today)
+    coops = session.execute(
+        within(
+            select(Cooperative.id, Cooperative.name, Cooperative.code, Cooperative.region, Cooperative.demo),
+            Cooperative.id,
+            ids,
+        )
+    )
     lines = [
         CooperativeLine(
-            id=coop.id,
-            name=coop.name,
-            code=coop.code,
-            region=coop.region,
-            demo=coop.demo,
-            portfolio=figures[coop.id],
-            collection=collected[coop.id],
+            id=cid,
+            name=name,
+            code=code,
+            region=region,
+            demo=bool(demo),
+            # .get: a cooperative created between the statements has no figures yet
+            portfolio=figures.get(cid) or empty_portfolio(today),
+            collection=collected.get(cid) or Collection(month, through=through),
         )
-        for coop in coops
+        for cid, name, code, region, demo in coops
     ]
     key, descending = parse_sort(sort)
     figure = SORTS[key][1]

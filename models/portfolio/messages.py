@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -13,7 +14,7 @@ from models.clock import DAKAR
 from models.cooperative import Cooperative
 from models.enums import SmsKind, SmsStatus
 from models.messaging import OutboundSms
-from models.portfolio.months import Month, ratio
+from models.portfolio.months import Month, id_list, ratio, within
 
 # Statuses whose SMS left for the gateway and are billed ("unknown" may have gone: counted, to be safe).
 BILLED = (SmsStatus.SENT, SmsStatus.DELIVERED, SmsStatus.UNKNOWN)
@@ -34,21 +35,21 @@ class ReminderCounts:
 
 
 def reminder_counts(
-    session: Session, month: Month, cooperative_id: int | None = None, tz: ZoneInfo = DAKAR
+    session: Session, month: Month, cooperative_ids: Iterable[int] | None = None, tz: ZoneInfo = DAKAR
 ) -> ReminderCounts:
     """Reminders of the month: sent counts every one the gateway accepted (delivered ones included)."""
     start, end = month.utc_bounds(tz)
-    stmt = (
+    stmt = within(
         select(OutboundSms.status, OutboundSms.failure_reason, func.count())
         .where(
             OutboundSms.kind == SmsKind.REMINDER,
             OutboundSms.send_after >= start,
             OutboundSms.send_after < end,
         )
-        .group_by(OutboundSms.status, OutboundSms.failure_reason)
+        .group_by(OutboundSms.status, OutboundSms.failure_reason),
+        OutboundSms.cooperative_id,
+        id_list(cooperative_ids),
     )
-    if cooperative_id is not None:
-        stmt = stmt.where(OutboundSms.cooperative_id == cooperative_id)
     counts = ReminderCounts()
     for status, reason, count in session.execute(stmt):
         count = int(count)
@@ -93,15 +94,19 @@ def sms_cost(
     month: Month,
     today: date,
     daily_budget: int,
-    cooperative_id: int | None = None,
+    cooperative_ids: Iterable[int] | None = None,
     tz: ZoneInfo = DAKAR,
 ) -> SmsCost:
-    """Messages, segments and estimated cost billed in the month (by creation day), with the budget."""
+    """Messages, segments and estimated cost billed in the month (by creation day), with the budget.
+
+    Of these cooperatives (None: all); the budget is SMS_DAILY_BUDGET for each of them.
+    """
+    ids = id_list(cooperative_ids)
     start, end = month.utc_bounds(tz)
     scope = [OutboundSms.status.in_(BILLED)]
-    coops = 1
-    if cooperative_id is not None:
-        scope.append(OutboundSms.cooperative_id == cooperative_id)
+    if ids is not None:
+        scope.append(OutboundSms.cooperative_id.in_(ids))
+        coops = len(set(ids))
     else:
         coops = int(session.scalar(select(func.count()).select_from(Cooperative)) or 0)
     count, parts, cost = session.execute(
@@ -119,14 +124,16 @@ def sms_cost(
             OutboundSms.created_at < day_start + timedelta(days=1),
         )
     )
-    held = select(func.count()).where(
-        OutboundSms.status == SmsStatus.CANCELLED,
-        OutboundSms.failure_reason == "budget",
-        OutboundSms.created_at >= start,
-        OutboundSms.created_at < end,
+    held = within(
+        select(func.count()).where(
+            OutboundSms.status == SmsStatus.CANCELLED,
+            OutboundSms.failure_reason == "budget",
+            OutboundSms.created_at >= start,
+            OutboundSms.created_at < end,
+        ),
+        OutboundSms.cooperative_id,
+        ids,
     )
-    if cooperative_id is not None:
-        held = held.where(OutboundSms.cooperative_id == cooperative_id)
     return SmsCost(
         month=month,
         messages=int(count),

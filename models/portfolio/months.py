@@ -1,8 +1,14 @@
-"""Calendar months, ratios and the cooperative scope shared by every figure."""
+"""Calendar months, ratios and the cooperative scope shared by every figure.
+
+Every figure function takes `cooperative_ids`: None for the whole programme (no filter at all, so
+the programme's figures never carry a list of thousands of ids), else the cooperatives counted —
+one, a region's, or whatever narrows a coordinator's overview.
+"""
 
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -86,9 +92,16 @@ def ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def members_of(cooperative_id: int | None) -> Select:
-    """The ids of a cooperative's members (of every member when None), as a subquery."""
-    stmt = select(Member.id)
-    if cooperative_id is not None:
-        stmt = stmt.where(Member.cooperative_id == cooperative_id)
-    return stmt
+def id_list(cooperative_ids: Iterable[int] | None) -> list[int] | None:
+    """The ids as a list (an iterator is read once), None kept as None: every cooperative."""
+    return None if cooperative_ids is None else list(cooperative_ids)
+
+
+def within(stmt: Select, column, cooperative_ids: list[int] | None) -> Select:
+    """`stmt` narrowed to rows whose `column` (a cooperative id) is one of these; None narrows nothing."""
+    return stmt if cooperative_ids is None else stmt.where(column.in_(cooperative_ids))
+
+
+def members_of(cooperative_ids: list[int]) -> Select:
+    """The ids of these cooperatives' members, as a subquery."""
+    return select(Member.id).where(Member.cooperative_id.in_(cooperative_ids))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.orm import Session
 
 from models import production
-from models.cooperative import Cooperative
-from models.portfolio.months import Month
+from models.portfolio.months import Month, id_list
 
 
 @dataclass(frozen=True)
@@ -24,33 +24,28 @@ class ProductLine:
 
 
 def production_lines(
-    session: Session, month: Month, today: date, cooperative_id: int | None = None
+    session: Session, month: Month, today: date, cooperative_ids: Iterable[int] | None = None
 ) -> tuple[production.Period | None, list[ProductLine]]:
-    """Production per product and unit (models.production's figures), None before the month starts.
+    """Production per product and unit of these cooperatives (None: all), None before the month starts.
 
-    A month to date is compared with as many weeks at the start of the other months, as the
-    production report does, so that an unfinished month does not look like a fall.
+    The quantities are `models.production`'s (current reports, weeks by their Thursday). A month to
+    date is compared with as many weeks at the start of the other months, as the production report
+    does, so that an unfinished month does not look like a fall. Three grouped statements: the
+    month, the month before (`production.comparison_period`) and the same weeks a year before.
     """
     try:
         period = production.month_period(month.year, month.month, today)
     except production.PeriodError:
         return None, []
-    coop = session.get(Cooperative, cooperative_id) if cooperative_id is not None else None
-    summary = production.summarise(session, period, cooperative=coop)
+    ids = id_list(cooperative_ids)
     year_weeks = production.weeks_of_month(month.year - 1, month.month)
     if period.to_date:
         year_weeks = year_weeks[: len(period.weeks)]
-    year_ago = production.Period(month.year - 1, month.month, year_weeks, to_date=period.to_date)
-    last_year = {
-        (r.product, r.unit): r.quantity
-        for r in production.summarise(session, year_ago, cooperative=coop).rows
-    }
-    lines = {
-        (r.product, r.unit): ProductLine(
-            r.product, r.unit, r.quantity, r.previous, last_year.get((r.product, r.unit), 0)
-        )
-        for r in summary.rows
-    }
-    for key, quantity in last_year.items():
-        lines.setdefault(key, ProductLine(key[0], key[1], 0, 0, quantity))
-    return period, sorted(lines.values(), key=lambda line: (line.product.lower(), line.unit))
+    now = production.product_totals(session, period.weeks, ids)
+    before = production.product_totals(session, production.comparison_period(period).weeks, ids)
+    last_year = production.product_totals(session, year_weeks, ids)
+    lines = [
+        ProductLine(key[0], key[1], now.get(key, 0), before.get(key, 0), last_year.get(key, 0))
+        for key in set(now) | set(before) | set(last_year)
+    ]
+    return period, sorted(lines, key=lambda line: (line.product.lower(), line.unit, line.product))

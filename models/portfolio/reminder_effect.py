@@ -9,6 +9,7 @@ share until their week is over.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -19,7 +20,7 @@ from models.arrears import rule_group
 from models.enums import SmsStatus
 from models.ledger_tables import Instalment
 from models.messaging import OutboundSms, ReminderSent
-from models.portfolio.months import Month, months_ending, ratio
+from models.portfolio.months import Month, id_list, months_ending, ratio, within
 
 WINDOW_DAYS = 7
 # Statuses of a reminder that left for the gateway ("unknown" may have gone: counted).
@@ -50,14 +51,21 @@ def _days_after(session: Session, later, earlier):
 
 
 def reminder_effect(
-    session: Session, last: Month, today: date, count: int = 6, cooperative_id: int | None = None
+    session: Session,
+    last: Month,
+    today: date,
+    count: int = 6,
+    cooperative_ids: Iterable[int] | None = None,
 ) -> list[ReminderEffect]:
-    """Per rule and month (`count` months ending with `last`): reminded, paid within 7 days, open."""
+    """Per rule and month (`count` months ending with `last`): reminded, paid within 7 days, open.
+
+    Reminders sent for these cooperatives (None: all), by their SMS's cooperative.
+    """
     months = months_ending(last, count)
     gap = _days_after(session, Instalment.fully_paid_on, ReminderSent.day)
     paid = and_(Instalment.fully_paid_on.is_not(None), gap <= literal(WINDOW_DAYS))
     still_open = and_(Instalment.fully_paid_on.is_(None), ReminderSent.day > today - timedelta(WINDOW_DAYS))
-    stmt = (
+    stmt = within(
         select(
             ReminderSent.rule,
             ReminderSent.day,
@@ -68,10 +76,10 @@ def reminder_effect(
         .join(Instalment, Instalment.id == ReminderSent.instalment_id)
         .join(OutboundSms, OutboundSms.id == ReminderSent.outbound_sms_id)
         .where(ReminderSent.day.between(months[0].first, months[-1].last), OutboundSms.status.in_(LEFT))
-        .group_by(ReminderSent.rule, ReminderSent.day)
+        .group_by(ReminderSent.rule, ReminderSent.day),
+        OutboundSms.cooperative_id,
+        id_list(cooperative_ids),
     )
-    if cooperative_id is not None:
-        stmt = stmt.where(OutboundSms.cooperative_id == cooperative_id)
     cells: dict[tuple[str, Month], ReminderEffect] = {}
     for rule, day, reminded, paid_count, open_count in session.execute(stmt):
         month = Month.of(day if isinstance(day, date) else date.fromisoformat(str(day)[:10]))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.orm import Session
 
 from models.portfolio.collection import Collection, collection_of
-from models.portfolio.months import Month
+from models.portfolio.months import Month, id_list
 from models.portfolio.standing import Portfolio, empty_portfolio, portfolio, portfolios_as_of
 
 
@@ -45,16 +46,23 @@ class PortfolioReport:
 
 
 def portfolio_report(
-    session: Session, day: date, today: date, cooperative_id: int | None = None, name: str | None = None
+    session: Session,
+    day: date,
+    today: date,
+    cooperative_ids: Iterable[int] | None = None,
+    name: str | None = None,
 ) -> PortfolioReport:
-    """Figures as of `day` (≤ today): today's from the ledger, an earlier day's replayed."""
+    """Figures as of `day` (≤ today): today's from the ledger, an earlier day's replayed.
+
+    Of these cooperatives together (None: the whole programme).
+    """
     if day > today:
         raise ValueError(f"{day.isoformat()} is after today ({today.isoformat()})")
+    ids = id_list(cooperative_ids)
     if day == today:
-        figures = portfolio(session, day, cooperative_id)
+        figures = portfolio(session, day, ids)
     else:
-        by_coop = portfolios_as_of(session, day, [cooperative_id] if cooperative_id is not None else None)
         figures = empty_portfolio(day)
-        for one in by_coop.values():
+        for one in portfolios_as_of(session, day, ids).values():
             figures.absorb(one)
-    return PortfolioReport(day, name, figures, collection_of(session, Month.of(day), day, cooperative_id))
+    return PortfolioReport(day, name, figures, collection_of(session, Month.of(day), day, ids))

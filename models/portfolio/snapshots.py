@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from models.history_tables import PortfolioSnapshot
 from models.ledger_tables import Loan
-from models.portfolio.months import Month, ratio
+from models.portfolio.months import Month, id_list, ratio, within
 from models.portfolio.standing import Portfolio, portfolios_as_of
 
 # Back-dated repayments (paid_on up to 7 days back) may still land in a closed month this long.
@@ -130,10 +130,10 @@ class SnapshotFigures:
 
 
 def month_ends(
-    session: Session, months: list[Month], cooperative_id: int | None = None
+    session: Session, months: list[Month], cooperative_ids: Iterable[int] | None = None
 ) -> dict[Month, SnapshotFigures]:
-    """The snapshots of these months, summed over the cooperatives (or one's), in one statement."""
-    stmt = (
+    """The snapshots of these months, summed over these cooperatives (None: all), in one statement."""
+    stmt = within(
         select(
             PortfolioSnapshot.as_of,
             func.sum(PortfolioSnapshot.outstanding),
@@ -143,10 +143,10 @@ def month_ends(
             func.sum(PortfolioSnapshot.written_off),
         )
         .where(PortfolioSnapshot.as_of.in_([m.last for m in months]))
-        .group_by(PortfolioSnapshot.as_of)
+        .group_by(PortfolioSnapshot.as_of),
+        PortfolioSnapshot.cooperative_id,
+        id_list(cooperative_ids),
     )
-    if cooperative_id is not None:
-        stmt = stmt.where(PortfolioSnapshot.cooperative_id == cooperative_id)
     result = {}
     for as_of, outstanding, par1, par30, par90, written_off in session.execute(stmt):
         month = Month.of(as_of if isinstance(as_of, date) else date.fromisoformat(str(as_of)[:10]))

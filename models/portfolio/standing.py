@@ -1,25 +1,27 @@
 """The portfolio on a day: outstanding, PAR1/30/90, ageing, arrears and what was written off.
 
-Today's figures come from the instalments' present `amount_paid` through `models.position` (the
-same arrears a member reads on USSD). Any other day is a replay (`replay_arrears`): each loan's
-non-reversed repayments paid on or before that day, filled into its instalments in schedule order,
-as the ledger's allocation does. The month-end snapshots are such replays, written once.
+Today's figures come from the instalments' present `amount_paid`, by the rules of
+`models.position` (the same arrears a member reads on USSD): `loan_figures` groups them per
+cooperative in SQL and is tested equal to counting `position.active_loan_arrears` loan by loan
+(`count_arrears`). Any other day is a replay (`replay_arrears`): each loan's non-reversed
+repayments paid on or before that day, filled into its instalments in schedule order, as the
+ledger's allocation does. The month-end snapshots are such replays, written once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Date, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from models.cooperative import Cooperative, Member
 from models.enums import LoanStatus, MemberStatus
 from models.ledger_tables import Instalment, Loan, Repayment, RepaymentLine, SavingsEntry
-from models.portfolio.months import end_of_day, ratio
-from models.position import LoanArrears, MemberLoanArrears, active_loan_arrears, days_late
+from models.portfolio.months import end_of_day, id_list, ratio, within
+from models.position import LoanArrears, MemberLoanArrears, days_late
 
 # Ageing buckets by days late of each active loan: (key, label, lowest, highest).
 BUCKETS = (
@@ -143,58 +145,152 @@ def count_arrears(result: dict[int, Portfolio], rows: Iterable[MemberLoanArrears
 def portfolios(
     session: Session, today: date, cooperative_ids: Iterable[int] | None = None
 ) -> dict[int, Portfolio]:
-    """Today's portfolio of each cooperative (all, or those given), in a few grouped statements."""
-    ids = list(cooperative_ids) if cooperative_ids is not None else None
-    coops = select(Cooperative.id)
-    if ids is not None:
-        coops = coops.where(Cooperative.id.in_(ids))
-    result = {cid: empty_portfolio(today) for cid in session.scalars(coops)}
-    scope = [Member.cooperative_id.in_(list(result))]
+    """Today's portfolio of each cooperative (all, or those given), in a few grouped statements.
 
+    The programme's (None) statements carry no list of ids: they read every row once instead.
+    """
+    ids = id_list(cooperative_ids)
+    loans = loan_figures(session, today, ids)
+    result = {
+        cid: loans.get(cid) or empty_portfolio(today)
+        for cid in session.scalars(within(select(Cooperative.id), Cooperative.id, ids))
+    }
     for cooperative_id, status, count in session.execute(
-        select(Member.cooperative_id, Member.status, func.count())
-        .where(*scope)
-        .group_by(Member.cooperative_id, Member.status)
+        within(
+            select(Member.cooperative_id, Member.status, func.count()).group_by(
+                Member.cooperative_id, Member.status
+            ),
+            Member.cooperative_id,
+            ids,
+        )
     ):
         if status == MemberStatus.ACTIVE:
             result[cooperative_id].members += int(count)
         else:
             result[cooperative_id].members_inactive += int(count)
     for cooperative_id, amount in session.execute(
-        select(Member.cooperative_id, func.sum(SavingsEntry.amount))
-        .join(Member, Member.id == SavingsEntry.member_id)
-        .where(*scope)
-        .group_by(Member.cooperative_id)
+        within(
+            select(Member.cooperative_id, func.sum(SavingsEntry.amount))
+            .join(Member, Member.id == SavingsEntry.member_id)
+            .group_by(Member.cooperative_id),
+            Member.cooperative_id,
+            ids,
+        )
     ):
         result[cooperative_id].savings = int(amount or 0)
-    for cooperative_id, loans, borrowers in session.execute(
-        select(Member.cooperative_id, func.count(Loan.id), func.count(func.distinct(Loan.member_id)))
-        .join(Member, Member.id == Loan.member_id)
-        .where(*scope, Loan.status == LoanStatus.ACTIVE)
-        .group_by(Member.cooperative_id)
-    ):
-        result[cooperative_id].active_loans = int(loans)
-        result[cooperative_id].borrowers = int(borrowers)
-    count_arrears(result, active_loan_arrears(session, today, list(result)))
     for cooperative_id, amount in session.execute(
-        select(Member.cooperative_id, func.sum(Instalment.amount_due - Instalment.amount_paid))
-        .join(Loan, Loan.id == Instalment.loan_id)
-        .join(Member, Member.id == Loan.member_id)
-        .where(*scope, Loan.status == LoanStatus.WRITTEN_OFF)
-        .group_by(Member.cooperative_id)
+        within(
+            select(Member.cooperative_id, func.sum(Instalment.amount_due - Instalment.amount_paid))
+            .join(Loan, Loan.id == Instalment.loan_id)
+            .join(Member, Member.id == Loan.member_id)
+            .where(Loan.status == LoanStatus.WRITTEN_OFF)
+            .group_by(Member.cooperative_id),
+            Member.cooperative_id,
+            ids,
+        )
     ):
         result[cooperative_id].written_off_outstanding = int(amount or 0)
-    for cooperative_id, amount in recoveries(session, today, list(result)).items():
+    for cooperative_id, amount in recoveries(session, today, ids).items():
         result[cooperative_id].recoveries = amount
     return result
 
 
-def portfolio(session: Session, today: date, cooperative_id: int | None = None) -> Portfolio:
-    """Today's portfolio of one cooperative, or of all of them together."""
-    if cooperative_id is not None:
-        return portfolios(session, today, [cooperative_id]).get(cooperative_id) or empty_portfolio(today)
+def loan_figures(session: Session, today: date, cooperative_ids: list[int] | None) -> dict[int, Portfolio]:
+    """Per cooperative with active loans: loans, borrowers, outstanding, arrears, PAR and ageing.
+
+    One grouped statement, the SQL form of `count_arrears` over `active_loan_arrears` (tested
+    equal): each active loan's unpaid instalments are summed per loan, then the loans per
+    cooperative. A loan's days late is today − its oldest late due date, so "more than n days
+    late" is "oldest late due date before today − n", a comparison of dates any database makes.
+    The per-loan sums read the unpaid instalments in loan order from `ix_instalment_unpaid_loan`.
+    """
+    unpaid = Instalment.amount_due - Instalment.amount_paid
+    late = Instalment.due_on < today
+    per_loan = select(
+        Instalment.loan_id.label("loan_id"),
+        func.sum(unpaid).label("outstanding"),
+        func.sum(case((late, unpaid), else_=0)).label("overdue"),
+        func.min(case((late, Instalment.due_on), else_=None)).label("oldest_late"),
+    ).where(Instalment.amount_paid < Instalment.amount_due)
+    if cooperative_ids is not None:
+        per_loan = per_loan.where(
+            Instalment.loan_id.in_(
+                select(Loan.id)
+                .join(Member, Member.id == Loan.member_id)
+                .where(Member.cooperative_id.in_(cooperative_ids))
+            )
+        )
+    loan = per_loan.group_by(Instalment.loan_id).subquery()
+    unpaid_left = loan.c.loan_id.is_not(None)  # an active loan with nothing unpaid has no arrears line
+    oldest = loan.c.oldest_late
+
+    def more_late_than(days: int):
+        return oldest < literal(today - timedelta(days=days), Date())
+
+    def in_bucket(low: int, high: int | None):
+        """Days late in [low, high]; no late due date is 0 days late."""
+        conditions = [unpaid_left]
+        if low > 0:
+            conditions.append(oldest <= literal(today - timedelta(days=low), Date()))
+        if high is not None:
+            conditions.append(or_(oldest.is_(None), oldest >= literal(today - timedelta(days=high), Date())))
+        return and_(*conditions)
+
+    def total_where(condition):
+        return func.sum(case((condition, loan.c.outstanding), else_=0))
+
+    def count_where(condition):
+        return func.sum(case((condition, 1), else_=0))
+
+    in_arrears = loan.c.overdue > 0
+    columns = [
+        func.count(Loan.id),
+        func.count(func.distinct(Loan.member_id)),
+        func.sum(loan.c.outstanding),
+        func.sum(loan.c.overdue),
+        total_where(more_late_than(1)),
+        total_where(more_late_than(PAR_DAYS)),
+        total_where(more_late_than(90)),
+        count_where(in_arrears),
+        func.count(func.distinct(case((in_arrears, Loan.member_id), else_=None))),
+    ]
+    for _, _, low, high in BUCKETS:
+        columns += [count_where(in_bucket(low, high)), total_where(in_bucket(low, high))]
+    stmt = within(
+        select(Member.cooperative_id, *columns)
+        .select_from(Loan)
+        .join(Member, Member.id == Loan.member_id)
+        .outerjoin(loan, loan.c.loan_id == Loan.id)
+        .where(Loan.status == LoanStatus.ACTIVE)
+        .group_by(Member.cooperative_id),
+        Member.cooperative_id,
+        cooperative_ids,
+    )
+    result = {}
+    for cooperative_id, *values in session.execute(stmt):
+        figures = empty_portfolio(today)
+        counts = [int(v or 0) for v in values]
+        (
+            figures.active_loans,
+            figures.borrowers,
+            figures.outstanding,
+            figures.overdue,
+            figures.par1_outstanding,
+            figures.par30_outstanding,
+            figures.par90_outstanding,
+            figures.loans_in_arrears,
+            figures.members_in_arrears,
+        ) = counts[:9]
+        for n, bucket in enumerate(figures.buckets):
+            bucket.loans, bucket.outstanding = counts[9 + 2 * n : 11 + 2 * n]
+        result[cooperative_id] = figures
+    return result
+
+
+def portfolio(session: Session, today: date, cooperative_ids: Iterable[int] | None = None) -> Portfolio:
+    """Today's portfolio of these cooperatives together (None: the whole programme)."""
     total = empty_portfolio(today)
-    for figures in portfolios(session, today).values():
+    for figures in portfolios(session, today, cooperative_ids).values():
         total.absorb(figures)
     return total
 

@@ -72,7 +72,10 @@ def _today():
 
 @dataclass(frozen=True)
 class TableFilter:
-    """What narrows the cooperatives table: the account's scope, `?q=` (name or code), `?region=`."""
+    """What narrows the overview: the account's scope, `?q=` (name or code), `?region=`.
+
+    `ids` are the cooperatives of the table, and every section of the overview counts them alone.
+    """
 
     ids: list[int] | None  # None: every cooperative
     q: str
@@ -80,7 +83,7 @@ class TableFilter:
 
     @property
     def narrowed(self) -> str:
-        """Why the table is not the whole programme ('' when it is), as the page says it."""
+        """Why the overview is not the whole programme ('' when it is), as the page says it."""
         parts = []
         user = current_user()
         if user.region:
@@ -130,12 +133,15 @@ def _render_dashboard(cooperative: Cooperative | None):
             overall.absorb(line.portfolio)
     table_page = Page.of(request.args.get("page"), TABLE_PAGE, len(lines))
     shown = lines[table_page.offset : table_page.offset + TABLE_PAGE]
+    # Every section, the needs-attention lists too, counts the same cooperatives: this one, or the
+    # table's (the account's scope narrowed by the filters; None for a programme coordinator's whole
+    # table).
     board = dashboard(
         session,
         month,
         today,
         daily_budget=rt.config.SMS_DAILY_BUDGET,
-        cooperative_id=cooperative.id if cooperative else None,
+        cooperative_ids=[cooperative.id] if cooperative else narrowing.ids,
         tz=rt.config.tz,
         figures=overall,
     )
@@ -148,9 +154,7 @@ def _render_dashboard(cooperative: Cooperative | None):
         cooperative=cooperative,
         members=members,
         board=board,
-        attention=attention(
-            session, today, [cooperative.id] if cooperative else current_user().scope.cooperative_ids(session)
-        ),
+        attention=attention(session, today, [cooperative.id] if cooperative else narrowing.ids),
         lines=shown,
         table_page=table_page,
         table_filter=narrowing,

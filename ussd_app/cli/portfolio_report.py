@@ -45,7 +45,7 @@ def portfolio_command(coop_name: str | None, day: str | None, as_json: bool) -> 
                 coop = find_cooperative(session, coop_name)
             except NotFound:
                 raise click.ClickException(f"no cooperative named or coded {coop_name!r}") from None
-        scope = (coop.id, coop.name) if coop else (None, None)
+        scope = ([coop.id], coop.name) if coop else (None, None)
         result = portfolio_report(session, as_of, today, *scope)
     figures = result.as_json()
     if as_json:
