@@ -13,10 +13,15 @@ from models.messaging import AuditEvent
 def actor_of(member=None, *, user: str | None = None) -> str:
     """How an actor is written in the audit log: member:ID, user:EMAIL, or system."""
     if member is not None:
-        return f"member:{member.id}"
+        return member_actor(member.id)
     if user:
         return f"user:{user}"
     return "system"
+
+
+def member_actor(member_id: int) -> str:
+    """A member as an actor of the audit log, from the id alone."""
+    return f"member:{member_id}"
 
 
 def record(
