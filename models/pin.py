@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from models import audit
 from models.cooperative import Member
-from models.database import for_update, is_postgres, plain_rows
+from models.database import for_update, plain_rows
 from models.enums import Source
 
 SCHEME = "scrypt"
@@ -94,7 +94,6 @@ def _load_for_update(session: Session, member_id: int) -> Member:
 _PIN_STATE = select(Member.pin_hash, Member.wrong_pins, Member.locked).where(
     Member.id == bindparam("member_id", type_=Integer)
 )
-_PIN_STATE_FOR_UPDATE = _PIN_STATE.with_for_update()
 
 
 def check_pin(
@@ -102,21 +101,38 @@ def check_pin(
 ) -> PinCheck:
     """Verify a PIN entry and count it: a wrong one adds to the count, the third locks, a right one resets.
 
-    The member's row is locked first (PostgreSQL; SQLite serialises whole transactions), so two
-    entries racing count one after the other. A right PIN with nothing to reset writes nothing.
+    The PIN is checked against the row as read, without locking it: a right PIN with no count to
+    reset (nearly every dial) writes nothing, so the hop needs no transaction. The count is one
+    atomic UPDATE of a member not yet locked: entries racing each add one, and exactly one of
+    them locks the member (it sees `locked` turn true in what the UPDATE returns).
     """
-    statement = _PIN_STATE_FOR_UPDATE if is_postgres(session) else _PIN_STATE
-    stored, wrong_pins, locked = plain_rows(session, statement, {"member_id": member_id})[0]
+    stored, wrong_pins, locked = plain_rows(session, _PIN_STATE, {"member_id": member_id})[0]
     if locked:
         return PinCheck(ok=False, tries_left=0, locked=True)
     if verify_pin(pin, stored, secret):
         if wrong_pins:
-            _count(session, member_id, wrong_pins=0, updated_at=now)
+            session.execute(
+                update(Member)
+                .where(Member.id == member_id, Member.locked.is_(False))
+                .values(wrong_pins=0, updated_at=now)
+            )
         return PinCheck(ok=True, tries_left=MAX_WRONG, locked=False)
-    wrong_pins = (wrong_pins or 0) + 1
-    just_locked = wrong_pins >= MAX_WRONG
+    counted = session.execute(
+        # ORM-enabled: a Member the session already holds gets the new values too.
+        update(Member)
+        .where(Member.id == member_id, Member.locked.is_(False))
+        .values(
+            wrong_pins=Member.wrong_pins + 1,
+            locked=Member.wrong_pins + 1 >= MAX_WRONG,
+            updated_at=now,
+        )
+        .returning(Member.wrong_pins, Member.locked)
+        .execution_options(synchronize_session="fetch")  # its SET reads the row: no evaluating in memory
+    ).all()
+    if not counted:  # another entry locked the member since the row was read
+        return PinCheck(ok=False, tries_left=0, locked=True)
+    wrong_pins, just_locked = counted[0]
     if just_locked:
-        _count(session, member_id, wrong_pins=wrong_pins, locked=True, updated_at=now)
         audit.record(
             session,
             actor=audit.member_actor(member_id),
@@ -127,19 +143,12 @@ def check_pin(
             member_id=member_id,
             after={"wrong_pins": wrong_pins},
         )
-    else:
-        _count(session, member_id, wrong_pins=wrong_pins, updated_at=now)
     return PinCheck(
         ok=False,
         tries_left=max(0, MAX_WRONG - wrong_pins),
-        locked=just_locked,
-        just_locked=just_locked,
+        locked=bool(just_locked),
+        just_locked=bool(just_locked),
     )
-
-
-def _count(session: Session, member_id: int, **values) -> None:
-    # An ORM-enabled UPDATE: a Member the session already holds gets the same values.
-    session.execute(update(Member).where(Member.id == member_id).values(**values))
 
 
 def set_pin(

@@ -209,12 +209,22 @@ def test_read_only_hops_cost_their_statements_alone_on_postgresql(phone, wire):
 
 
 def test_a_hop_that_writes_opens_one_transaction_and_commits_once_on_postgresql(phone, wire):
-    """The PIN check (it resets the wrong-PIN count): BEGIN before the write, one COMMIT."""
+    """A wrong PIN (it adds to the count): BEGIN before the write, one COMMIT."""
+    phone.dial()
+    wire()
+    phone.press("9999")
+    commands = _commands(wire())
+    assert commands == ["BEGIN", "COMMIT"]
+
+
+def test_a_right_pin_with_no_count_to_reset_writes_nothing_on_postgresql(phone, wire):
+    """Nearly every dial: the PIN is checked against the row as read, one statement, no transaction."""
     phone.dial()
     wire()
     phone.press(PIN)
-    commands = _commands(wire())
-    assert commands == ["BEGIN", "COMMIT"]
+    lines = wire()
+    assert _commands(lines) == []
+    assert sum(1 for line in lines if line.startswith("F") and "\tExecute\t" in line) == 1
 
 
 def test_the_first_hop_reads_the_member_without_a_transaction_on_postgresql(phone, wire):
