@@ -249,7 +249,12 @@ _REPORTER = (
     )
     .where(Member.id == bindparam("member_id", type_=Integer))
 )
-_REPORTER_LOCKED = _REPORTER.with_for_update(of=Member)
+# On PostgreSQL the same statement also takes the new report's id from its sequence, so the
+# report is inserted with its reference (derived from the id) instead of updated to carry it: one
+# statement and one row version fewer. An id taken for a save that turns out a replay is skipped.
+_REPORTER_LOCKED = _REPORTER.add_columns(
+    func.nextval(f"{ProductionReport.__tablename__}_id_seq", type_=Integer)
+).with_for_update(of=Member)
 # The report a key already saved, and the member's current report of the product and week.
 _SAVED_OR_CURRENT = select(
     ProductionReport.id,
@@ -268,7 +273,8 @@ _SAVED_OR_CURRENT = select(
         ),
     )
 )
-_INSERT = insert(ProductionReport).returning(ProductionReport.id)
+_INSERT = insert(ProductionReport)
+_INSERT_RETURNING_ID = insert(ProductionReport).returning(ProductionReport.id)
 _SET_REFERENCE = (
     update(ProductionReport)
     .where(ProductionReport.id == bindparam("report_id", type_=Integer))
@@ -362,16 +368,20 @@ def check_quantity(quantity: int) -> None:
         raise Refused("quantity", quantity=quantity, maximum=MAX_QUANTITY)
 
 
-def _reporter(session: Session, member_id: int, product_id: int) -> Reporter:
-    """Lock the member's row and read the product of their cooperative, in one statement."""
+def _reporter(session: Session, member_id: int, product_id: int) -> tuple[Reporter, int | None]:
+    """Lock the member's row and read the product of their cooperative, in one statement.
+
+    Also the id the new report will have, on PostgreSQL (None on SQLite: the insert returns it).
+    """
     statement = _REPORTER_LOCKED if is_postgres(session) else _REPORTER
     rows = plain_rows(session, statement, {"member_id": member_id, "product_id": product_id})
     if not rows:
         raise NotFound(f"no member {member_id}")
-    member_id, cooperative_id, name, phone, product_name, unit = rows[0]
+    member_id, cooperative_id, name, phone, product_name, unit, *next_id = rows[0]
     if product_name is None:
         raise Refused("product", product=product_id)
-    return Reporter(member_id, cooperative_id, name, phone, ProductLine(product_id, product_name, unit))
+    product = ProductLine(product_id, product_name, unit)
+    return Reporter(member_id, cooperative_id, name, phone, product), next(iter(next_id), None)
 
 
 def save_report(
@@ -396,7 +406,7 @@ def save_report(
     check_quantity(quantity)
     if week.monday > local_today(now, tz):
         raise Refused("week", week=week.key)
-    reporter = _reporter(session, member_id, product_id)
+    reporter, report_id = _reporter(session, member_id, product_id)
     found = plain_rows(
         session,
         _SAVED_OR_CURRENT,
@@ -409,30 +419,32 @@ def save_report(
         },
     )
     earlier = None
-    for report_id, reference, saved_quantity, key in found:
+    for found_id, found_reference, found_quantity, key in found:
         if idempotency_key is not None and key == idempotency_key:
-            done = SavedRow(report_id, reference, saved_quantity)
+            done = SavedRow(found_id, found_reference, found_quantity)
             return SavedReport(done, created=False, reporter=reporter)
-        earlier = SavedRow(report_id, reference, saved_quantity)
+        earlier = SavedRow(found_id, found_reference, found_quantity)
     connection = session.connection()
     if earlier is not None:
         # The partial unique index allows one current report per week: retire the old one first.
         connection.execute(_SUPERSEDE, {"report_id": earlier.id, "at": now})
-    report_id = connection.execute(
-        _INSERT,
-        {
-            "member_id": member_id,
-            "product_id": product_id,
-            "quantity": quantity,
-            "iso_year": week.year,
-            "iso_week": week.number,
-            "reported_at": now,
-            "source": str(source),
-            "idempotency_key": idempotency_key,
-        },
-    ).scalar_one()
-    reference = codes.encode(REFERENCE_PREFIX, report_id)
-    connection.execute(_SET_REFERENCE, {"report_id": report_id, "reference": reference})
+    row = {
+        "member_id": member_id,
+        "product_id": product_id,
+        "quantity": quantity,
+        "iso_year": week.year,
+        "iso_week": week.number,
+        "reported_at": now,
+        "source": str(source),
+        "idempotency_key": idempotency_key,
+    }
+    if report_id is not None:
+        reference = codes.encode(REFERENCE_PREFIX, report_id)
+        connection.execute(_INSERT, {**row, "id": report_id, "reference": reference})
+    else:
+        report_id = connection.execute(_INSERT_RETURNING_ID, row).scalar_one()
+        reference = codes.encode(REFERENCE_PREFIX, report_id)
+        connection.execute(_SET_REFERENCE, {"report_id": report_id, "reference": reference})
     audit.record(
         session,
         actor=audit.member_actor(member_id),

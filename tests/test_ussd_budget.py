@@ -234,3 +234,20 @@ def test_the_first_hop_reads_the_member_without_a_transaction_on_postgresql(phon
     lines = wire()
     assert _commands(lines) == []
     assert _round_trips(lines) == 1
+
+
+def test_a_production_report_is_saved_by_four_statements_in_one_transaction_on_postgresql(phone, wire, db):
+    """Lock the member and read the product (with the new id), find the week's report, insert, audit."""
+    from models.cooperative import Cooperative
+
+    f.product(db, db.get(Cooperative, 1), "Arachide", "kg")
+    db.commit()
+    phone.dial()
+    phone.press(PIN)
+    for entry in ["2", "1", "25"]:
+        phone.press(entry)
+    wire()
+    assert phone.press("1").startswith("Enregistré. Réf P")
+    lines = wire()
+    assert _commands(lines) == ["BEGIN", "COMMIT"]
+    assert sum(1 for line in lines if line.startswith("F") and "\tExecute\t" in line) == 4
