@@ -133,7 +133,7 @@ def check_pin(
         return PinCheck(ok=False, tries_left=0, locked=True)
     wrong_pins, just_locked = counted[0]
     if just_locked:
-        audit.record(
+        audit.write(
             session,
             actor=audit.member_actor(member_id),
             action="pin.lock",

@@ -445,7 +445,7 @@ def save_report(
         report_id = connection.execute(_INSERT_RETURNING_ID, row).scalar_one()
         reference = codes.encode(REFERENCE_PREFIX, report_id)
         connection.execute(_SET_REFERENCE, {"report_id": report_id, "reference": reference})
-    audit.record(
+    audit.write(
         session,
         actor=audit.member_actor(member_id),
         action="production.report",
