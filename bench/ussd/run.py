@@ -31,6 +31,7 @@ from pathlib import Path
 from statistics import mean, median
 
 from bench.dataset import bench_engine, load, proportions
+from bench.ussd.session_costs import HOPS, counts_per_hop_kind, cpu_per_hop_kind
 from sms.jobs import enqueue_send
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,6 +39,7 @@ SCHEMA = "bench_ussd"
 MEMBERS = 200_000  # the data set's size (bench.run_all --members sets it); members 1..MEMBERS/2 hold a loan
 RESULT = ROOT / "bench" / "results" / "ussd.json"
 THREADS_MAX_SESSIONS = 200  # sessions prepared per connection (40 hops each)
+COST_TID = 777  # the members of the hop-kind costs (bench.ussd.session_costs): no wrk thread's
 SEQUENCE = ["1", "0", "3", "00"]
 
 
@@ -288,6 +290,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep the loaded schema from a previous run")
     parser.add_argument("--out", help="result file name under bench/results (default ussd.json)")
     parser.add_argument("--schema", help="the schema to load (or reuse), default " + SCHEMA)
+    parser.add_argument("--cost-sessions", type=int, default=200, help="sessions per round of the hop costs")
+    parser.add_argument("--cost-rounds", type=int, default=3, help="rounds of the hop costs")
     args = parser.parse_args()
     schema = args.schema or SCHEMA
     if not shutil.which("wrk"):
@@ -306,6 +310,12 @@ def main() -> None:
     clear_keys(rt)
     prepare_sessions(rt, [999], 20)
     per_hop = count_per_hop(rt)
+    cost_members = [member_of(COST_TID, k) for k in range(args.cost_sessions)]
+    from ussd_app import create_app
+
+    session_hops = counts_per_hop_kind(
+        create_app(runtime=rt).test_client(), rt.engine, cost_members[:20], phone_of
+    )
     prepared = prepare_sessions(rt, range(args.connections), THREADS_MAX_SESSIONS)
     workdir = Path(tempfile.mkdtemp(prefix="bench-ussd-"))
     port = _free_port()
@@ -331,6 +341,15 @@ def main() -> None:
                 runs[name].append(measured(server, port, script, args.seconds, args.connections, n))
         results.update({name: summary(r) for name, r in runs.items()})
         sizes = session_bytes(rt)
+        # What each hop kind of (d) costs, one request at a time, beside the floor's and bare Flask's.
+        costs = cpu_per_hop_kind(
+            port,
+            lambda: workers_cpu(server),
+            cost_members,
+            phone_of,
+            rounds=args.cost_rounds,
+            tag=f"k{int(time.time())}",
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -386,6 +405,23 @@ def main() -> None:
         f"redis per live session: MEMORY USAGE mean {sizes['memory_usage_mean']} B, "
         f"max {sizes['memory_usage_max']} B (value ≤ {sizes['value_bytes_max']} B)"
     )
+    floor_cpu = costs["cpu_ms"]["(b) I/O floor"]
+    print(
+        f"CPU ms per request by hop kind of (d), web workers, one request at a time "
+        f"({costs['sessions_per_round']} sessions x {args.cost_rounds} rounds, medians; × the floor's):"
+    )
+    for name, ms in costs["cpu_ms"].items():
+        count = session_hops.get(name)
+        detail = (
+            f"  redis {count['redis_round_trips']}, SQL {count['sql_statements']}, commits {count['commits']}"
+            if count
+            else ""
+        )
+        print(f"  {name:<32}{ms:>7.2f}{ms / floor_cpu:>7.2f} ×{detail}")
+    print(
+        f"  a whole session {costs['session_cpu_ms']:.2f} ms, {costs['per_request_cpu_ms']:.2f} ms a request "
+        f"({len(HOPS)} requests); the floor's / that = {costs['floor_over_per_request']:.2f}"
+    )
     for goal, ok in goals.items():
         print(f"  {'ok  ' if ok else 'MISS'} {goal}")
     out = RESULT if args.out is None else ROOT / "bench" / "results" / args.out
@@ -398,6 +434,8 @@ def main() -> None:
                 "rounds": args.rounds,
                 "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
                 "per_hop": per_hop,
+                "session_hops": session_hops,
+                "hop_costs": costs,
                 "session_bytes": sizes,
                 "goals": goals,
                 "connections": args.connections,
