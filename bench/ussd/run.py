@@ -313,8 +313,11 @@ def main() -> None:
     cost_members = [member_of(COST_TID, k) for k in range(args.cost_sessions)]
     from ussd_app import create_app
 
+    # Session ids of their own in every run: a reused data set keeps the reports of earlier runs,
+    # and a session id seen before would replay its confirmation instead of saving.
+    stamp = f"{int(time.time())}"
     session_hops = counts_per_hop_kind(
-        create_app(runtime=rt).test_client(), rt.engine, cost_members[:20], phone_of
+        create_app(runtime=rt).test_client(), rt.engine, cost_members[:20], phone_of, tag=f"n{stamp}"
     )
     prepared = prepare_sessions(rt, range(args.connections), THREADS_MAX_SESSIONS)
     workdir = Path(tempfile.mkdtemp(prefix="bench-ussd-"))
@@ -348,7 +351,7 @@ def main() -> None:
             cost_members,
             phone_of,
             rounds=args.cost_rounds,
-            tag=f"k{int(time.time())}",
+            tag=f"k{stamp}",
         )
     finally:
         server.terminate()

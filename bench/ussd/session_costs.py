@@ -99,7 +99,9 @@ def cpu_per_hop_kind(
     }
 
 
-def counts_per_hop_kind(client, engine, members: list[int], phone_of: Callable[[int], str]) -> dict:
+def counts_per_hop_kind(
+    client, engine, members: list[int], phone_of: Callable[[int], str], tag: str = "n"
+) -> dict:
     """Redis round trips, SQL statements and commits of each hop kind, counted in-process (maxima)."""
     from redis.connection import AbstractConnection
     from sqlalchemy import event
@@ -127,7 +129,9 @@ def counts_per_hop_kind(client, engine, members: list[int], phone_of: Callable[[
     seen: dict[str, list[tuple[int, int, int]]] = {name: [] for name, _ in HOPS}
     try:
         for k, member in enumerate(members):
-            for (name, _entry), (path, form) in zip(HOPS, _forms(f"n-{k}", phone_of(member)), strict=True):
+            for (name, _entry), (path, form) in zip(
+                HOPS, _forms(f"{tag}-{k}", phone_of(member)), strict=True
+            ):
                 counts.update(redis=0, sql=0, commits=0)
                 client.post(path, data=form)
                 seen[name].append((counts["redis"], counts["sql"], counts["commits"]))
