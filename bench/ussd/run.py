@@ -39,6 +39,8 @@ SCHEMA = "bench_ussd"
 MEMBERS = 200_000  # the data set's size (bench.run_all --members sets it); members 1..MEMBERS/2 hold a loan
 RESULT = ROOT / "bench" / "results" / "ussd.json"
 THREADS_MAX_SESSIONS = 200  # sessions prepared per connection (40 hops each)
+# Session ids of this run (wrk's sessions and the hop costs'): see bench/ussd/common.lua.
+RUN_STAMP = f"{int(time.time()) % 100_000_000}"
 COST_TID = 777  # the members of the hop-kind costs (bench.ussd.session_costs): no wrk thread's
 SEQUENCE = ["1", "0", "3", "00"]
 
@@ -203,6 +205,7 @@ def wrk(port: int, script: str, seconds: int, connections: int, round_no: int = 
         f"http://127.0.0.1:{port}",
         "--",
         str(round_no),
+        RUN_STAMP,
     ]
     env = {**os.environ, "BENCH_LOANS": str(proportions(MEMBERS)["loans"])}
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
@@ -313,11 +316,8 @@ def main() -> None:
     cost_members = [member_of(COST_TID, k) for k in range(args.cost_sessions)]
     from ussd_app import create_app
 
-    # Session ids of their own in every run: a reused data set keeps the reports of earlier runs,
-    # and a session id seen before would replay its confirmation instead of saving.
-    stamp = f"{int(time.time())}"
     session_hops = counts_per_hop_kind(
-        create_app(runtime=rt).test_client(), rt.engine, cost_members[:20], phone_of, tag=f"n{stamp}"
+        create_app(runtime=rt).test_client(), rt.engine, cost_members[:20], phone_of, tag=f"n{RUN_STAMP}"
     )
     prepared = prepare_sessions(rt, range(args.connections), THREADS_MAX_SESSIONS)
     workdir = Path(tempfile.mkdtemp(prefix="bench-ussd-"))
@@ -351,7 +351,7 @@ def main() -> None:
             cost_members,
             phone_of,
             rounds=args.cost_rounds,
-            tag=f"k{stamp}",
+            tag=f"k{RUN_STAMP}",
         )
     finally:
         server.terminate()
