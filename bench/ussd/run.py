@@ -502,15 +502,16 @@ def main() -> None:
         for target in targets:
             a = measured(target.server, target.port, "hi.lua", args.seconds, args.connections, 0)
             target.results = {"a_bare_flask": a}
-        # Interleaved rounds (floor, hop mix, whole sessions, floor, …; each data set in turn): a
-        # change in the machine's load during the run weighs on both sides of each ratio alike.
+        # Interleaved rounds (floor, hop mix, whole sessions, floor, …; each data set in turn, the
+        # first one first in odd rounds, last in even ones): a change in the machine's load during
+        # the run weighs on both sides of each ratio alike.
         for n in range(1, args.rounds + 1):
             for name, script in (
                 ("b_io_floor", "floor.lua"),
                 ("c_hop_mix", "hops.lua"),
                 ("d_session_mix", "session.lua"),
             ):
-                for target in targets:
+                for target in targets if n % 2 else targets[::-1]:
                     if name == "c_hop_mix":
                         time.sleep(0.5)  # the last requests finish before the sessions are reset
                         clear_keys(target.rt)
