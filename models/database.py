@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import select as io_select
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from sqlalchemy import Engine, Select, create_engine, event, exc, select
+from sqlalchemy import Connection, Engine, Select, create_engine, event, exc, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -172,6 +174,21 @@ def plain_rows(session: Session, statement, params: dict) -> list:
     """
     session.flush()
     return session.connection().execute(statement, params).all()
+
+
+@contextmanager
+def one_statement(engine: Engine) -> Iterator[Connection]:
+    """A connection for a write that is one statement: its own transaction, committed on leaving.
+
+    On PostgreSQL the connection is in autocommit: the statement goes alone, without the BEGIN and
+    COMMIT round trips around it (a single statement is atomic by itself). SQLite's engine opens
+    its BEGIN IMMEDIATE as usual, and the commit ends it.
+    """
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+        yield connection
+        connection.commit()
 
 
 def lock_member(session: Session, member_id: int) -> None:

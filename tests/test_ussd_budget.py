@@ -251,3 +251,13 @@ def test_a_production_report_is_saved_by_four_statements_in_one_transaction_on_p
     lines = wire()
     assert _commands(lines) == ["BEGIN", "COMMIT"]
     assert sum(1 for line in lines if line.startswith("F") and "\tExecute\t" in line) == 4
+
+
+def test_the_end_of_session_notice_is_one_insert_alone_on_postgresql(client, wire):
+    """One statement is its own transaction: no BEGIN or COMMIT round trips around it."""
+    wire()
+    form = {"sessionId": "ATUid_end", "phoneNumber": "+221771234567", "status": "Success"}
+    assert client.post("/ussd/events", data=form).status_code == 200
+    lines = wire()
+    assert _commands(lines) == []
+    assert _round_trips(lines) == 1

@@ -13,6 +13,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, request
 from sqlalchemy import insert
 from werkzeug.exceptions import HTTPException
 
+from models.database import one_statement
 from models.enums import Source
 from models.messaging import UssdEvent
 from models.phones import try_normalise
@@ -66,8 +67,8 @@ def ussd_hop() -> Response:
     return ADAPTER.respond(answer(rt, hop, engine))
 
 
-# One row and nothing else, built once: a Core INSERT on a connection of its own, where the ORM's
-# session and unit of work cost more CPU than the hop that ended the session.
+# One row and nothing else, built once: a Core INSERT on a connection of its own (one round trip on
+# PostgreSQL), where the ORM's session and unit of work cost more CPU than the hop that ended it.
 STORE_EVENT = insert(UssdEvent)
 
 
@@ -87,7 +88,7 @@ def ussd_event() -> Response:
         "received_at": rt.clock.now(),
     }
     try:
-        with rt.engine.begin() as connection:
+        with one_statement(rt.engine) as connection:
             connection.execute(STORE_EVENT, row)
     except Exception as exc:  # noqa: BLE001 - boundary: the notice is informational, the gateway gets 200
         log.error("ussd.event_failed", extra={"error": type(exc).__name__})
