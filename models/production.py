@@ -218,17 +218,25 @@ def sort_key(name: str) -> str:
 _PRODUCTS = select(Product.id, Product.name, Product.unit).where(
     Product.cooperative_id == bindparam("cooperative_id", type_=Integer)
 )
-_CURRENT = (
-    select(ProductionReport.quantity)
-    .where(
+
+
+# A member's current report of a product for a week, reached by member whatever the statistics say:
+# the week is compared as one expression (year * 100 + week) that no index matches, so the planner
+# cannot take the index by week (every report of that week) for the lookup of one member's report.
+# With the statistics of a table freshly created or still small, it did, and the lookup read the
+# whole week.
+def _member_week(product_id) -> list:
+    year_week = ProductionReport.iso_year * 100 + ProductionReport.iso_week
+    return [
         ProductionReport.member_id == bindparam("member_id", type_=Integer),
-        ProductionReport.product_id == Product.id,
-        ProductionReport.iso_year == bindparam("year", type_=Integer),
-        ProductionReport.iso_week == bindparam("week", type_=Integer),
+        ProductionReport.product_id == product_id,
+        year_week == bindparam("year_week", type_=Integer),
         ProductionReport.superseded_at.is_(None),
-    )
-    .correlate(Product)
-    .scalar_subquery()
+    ]
+
+
+_CURRENT = (
+    select(ProductionReport.quantity).where(*_member_week(Product.id)).correlate(Product).scalar_subquery()
 )
 _PRODUCT = select(Product.name, Product.unit).where(
     Product.id == bindparam("product_id", type_=Integer),
@@ -264,13 +272,7 @@ _SAVED_OR_CURRENT = select(
 ).where(
     or_(
         ProductionReport.idempotency_key == bindparam("key", type_=String),
-        and_(
-            ProductionReport.member_id == bindparam("member_id", type_=Integer),
-            ProductionReport.product_id == bindparam("product_id", type_=Integer),
-            ProductionReport.iso_year == bindparam("year", type_=Integer),
-            ProductionReport.iso_week == bindparam("week", type_=Integer),
-            ProductionReport.superseded_at.is_(None),
-        ),
+        and_(*_member_week(bindparam("product_id", type_=Integer))),
     )
 )
 _INSERT = insert(ProductionReport)
@@ -322,8 +324,7 @@ def product_and_current(
             "product_id": product_id,
             "cooperative_id": cooperative_id,
             "member_id": member_id,
-            "year": week.year,
-            "week": week.number,
+            "year_week": week.year * 100 + week.number,
         },
     )
     if not rows:
@@ -414,8 +415,7 @@ def save_report(
             "key": idempotency_key,
             "member_id": member_id,
             "product_id": product_id,
-            "year": week.year,
-            "week": week.number,
+            "year_week": week.year * 100 + week.number,
         },
     )
     earlier = None
