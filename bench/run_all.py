@@ -403,7 +403,10 @@ def step_ussd(quick: bool) -> dict:
 
     call_main(
         ussd_bench,
-        ["--seconds", "4" if quick else "10", "--rounds", "1" if quick else "3", "--connections", "64"],
+        [
+            *("--seconds", "4" if quick else "10", "--rounds", "1" if quick else "3", "--connections", "64"),
+            *("--cost-sessions", "50" if quick else "200", "--cost-rounds", "1" if quick else "3"),
+        ],
         {"SCHEMA": RUN.schema("ussd"), "RESULT": out, "MEMBERS": RUN.members},
     )
     figures = read_json(out)
@@ -523,6 +526,18 @@ def rows_of(results: dict, errors: dict, elapsed: float) -> list[Row]:
                 Row(
                     "USSD (d) whole sessions, CPU ms per request (web workers)",
                     f"{d['cpu_ms_per_request']:.2f}",
+                ),
+            ]
+        costs = u.get("hop_costs")
+        if costs:
+            rows += [
+                Row(
+                    "USSD (d) PIN hop, CPU ms (scrypt included; one request at a time)",
+                    f"{costs['cpu_ms']['PIN']:.2f}",
+                ),
+                Row(
+                    "USSD (d) CPU ms per request of a whole session (one at a time) / floor's",
+                    f"{costs['per_request_cpu_ms']:.2f} / {costs['cpu_ms']['(b) I/O floor']:.2f}",
                 ),
             ]
         rows += [

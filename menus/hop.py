@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from config import Config
 from i18n.catalog import translate
 from models.clock import Clock
-from models.database import read_until_write
+from models.database import plain_rows, read_until_write
 from models.enums import Source
 from models.pin import hash_pin, verify_pin
 from sms.outbox import KICK_MANUALLY, take_pending
@@ -57,6 +57,9 @@ class Hop:
     page: int = 1
     resume: dict | None = None  # an interrupted task of this phone, offered after the PIN
     wrote: bool = False  # set by callbacks that staged writes (for the log line)
+    # What this hop's callbacks read and a later callback of the same hop needs again (a product
+    # chosen from the list is the next screen's title): read once per hop, never kept.
+    memo: dict = field(default_factory=dict)
     # What the hop's writes record as their source: `simulator` when the phone simulator posted the
     # hop (the webhook reads its trusted WSGI marker, ussd_app.origin), else `ussd`.
     source: str = Source.USSD
@@ -110,7 +113,7 @@ class Hop:
 
     def read(self, statement, params: dict) -> list:
         """The rows of a statement of plain columns, on the hop's connection (no ORM result layer)."""
-        return self.db.connection().execute(statement, params).all()
+        return plain_rows(self.db, statement, params)
 
     def commit(self) -> bool:
         """Commit what the callbacks staged (once per hop); True when SMS were queued."""

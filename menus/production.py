@@ -21,10 +21,20 @@ from i18n.gsm7 import fold
 from menus.hop import Hop
 from menus.screens import Choice, Decide, Invalid, Option, Screen
 from models.activity import ProductionReport
-from models.cooperative import Member, Product
+from models.cooperative import Product
 from models.enums import SmsKind
-from models.errors import Refused
-from models.production import MAX_QUANTITY, Week, products_of, reportable_weeks, save_report
+from models.errors import NotFound, Refused
+from models.production import (
+    MAX_QUANTITY,
+    ProductLine,
+    Reporter,
+    Week,
+    product_and_current,
+    product_line,
+    products_of,
+    reportable_weeks,
+    save_report,
+)
 
 # Product names may hold 60 characters; with 40 the confirmation and saved screens stay within
 # 160 characters in every language, with a 20-character unit and a 6-digit quantity.
@@ -67,6 +77,7 @@ def product_choices(hop: Hop) -> list[Choice]:
     """
     assert hop.identity is not None
     products = products_of(hop.db, hop.identity.cooperative_id)
+    hop.memo[PRODUCTS] = {p.id: p for p in products}
     if products:
         hop.view["title"] = hop.t(N_("Déclarer production. Quel produit ?"))
     else:
@@ -104,16 +115,22 @@ def quantity(raw: str) -> int:
     return int(text)
 
 
-def product_fields(hop: Hop) -> dict:
-    """Name and unit of the product being reported (one statement)."""
-    row = hop.db.execute(
-        select(Product.name, Product.unit).where(
-            Product.id == hop.ctx["pp"], Product.cooperative_id == hop.identity.cooperative_id
-        )
-    ).first()
-    if row is None:  # removed since the list was shown; `save` sends the member back to the list
+PRODUCTS = "products"  # hop.memo: the products this hop read, by id
+
+
+def _fields(product: ProductLine | None) -> dict:
+    if product is None:  # removed since the list was shown; `save` sends the member back to the list
         return {"product": "?", "unit": ""}
-    return {"product": display_name(row.name), "unit": row.unit}
+    return {"product": display_name(product.name), "unit": product.unit}
+
+
+def product_fields(hop: Hop) -> dict:
+    """Name and unit of the product being reported: as this hop already read it, else one statement."""
+    assert hop.identity is not None
+    known = hop.memo.get(PRODUCTS, {})
+    if hop.ctx["pp"] in known:
+        return _fields(known[hop.ctx["pp"]])
+    return _fields(product_line(hop.db, cooperative_id=hop.identity.cooperative_id, product_id=hop.ctx["pp"]))
 
 
 # --- weeks and confirmation --------------------------------------------------------------------
@@ -130,24 +147,18 @@ def week_label(hop: Hop, week: Week) -> str:
     return hop.t(N_("Semaine du {start} au {end}"), **dates)
 
 
-def current_quantity(hop: Hop, week: Week) -> int | None:
-    """What the member already reported of this product for this week (what a new report replaces)."""
-    return hop.db.scalar(
-        select(ProductionReport.quantity).where(
-            ProductionReport.member_id == hop.member_id,
-            ProductionReport.product_id == hop.ctx["pp"],
-            ProductionReport.iso_year == week.year,
-            ProductionReport.iso_week == week.number,
-            ProductionReport.superseded_at.is_(None),
-        )
-    )
-
-
 def confirm_view(hop: Hop) -> dict:
-    """Product, quantity, unit and week of the report about to be saved, and what it replaces."""
-    fields = product_fields(hop)
+    """Product, quantity, unit and week of the report to be saved, and what it replaces (one statement)."""
+    assert hop.identity is not None
     week = Week.parse(hop.ctx["pw"])
-    earlier = current_quantity(hop, week)
+    product, earlier = product_and_current(
+        hop.db,
+        member_id=hop.member_id,
+        cooperative_id=hop.identity.cooperative_id,
+        product_id=hop.ctx["pp"],
+        week=week,
+    )
+    fields = _fields(product)
     replaces = ""
     if earlier is not None:
         replaces = "\n" + hop.t(
@@ -168,11 +179,6 @@ def week_choices(hop: Hop) -> list[Choice]:
 
 def save(hop: Hop) -> str:
     """Save the report (idempotent by the key kept in ctx); queue the SMS receipt when it is on."""
-    member = hop.db.get(Member, hop.member_id)
-    product = hop.db.get(Product, hop.ctx["pp"])
-    if member is None or product is None or product.cooperative_id != member.cooperative_id:
-        hop.fail(N_("Ce produit n'est plus proposé. Choisissez-en un autre."))
-        return "production"
     week = Week.parse(hop.ctx["pw"])
     if week not in reportable_weeks(hop.today):
         # A task resumed across a Monday: ask again rather than save under a week not shown.
@@ -181,8 +187,8 @@ def save(hop: Hop) -> str:
     try:
         saved = save_report(
             hop.db,
-            member=member,
-            product=product,
+            member_id=hop.member_id,
+            product_id=hop.ctx["pp"],
             quantity=hop.ctx["pq"],
             week=week,
             now=hop.now,
@@ -190,15 +196,20 @@ def save(hop: Hop) -> str:
             source=hop.source,
             tz=hop.clock.tz,
         )
-    except Refused:
+    except (Refused, NotFound) as exc:
+        if isinstance(exc, NotFound) or exc.code == "product":
+            hop.fail(N_("Ce produit n'est plus proposé. Choisissez-en un autre."))
+            return "production"
         hop.fail(N_("Choisissez la semaine."))
         return "production_week"
+    product = saved.reporter.product
+    hop.memo[PRODUCTS] = {product.id: product}  # the saved screen's title
     hop.wrote = hop.wrote or saved.created
     hop.ctx["pr"] = saved.report.reference
     if saved.superseded is not None:
         hop.ctx["po"] = saved.superseded.reference
     if saved.created and receipts_on(hop):
-        queue_receipt(hop, member, product, saved.report.reference, week)
+        queue_receipt(hop, saved.reporter, saved.report.reference, week)
     return "production_saved"
 
 
@@ -269,10 +280,11 @@ def receipts_on(hop: Hop) -> bool:
     return bool(hop.config.PRODUCTION_RECEIPT_SMS)
 
 
-def queue_receipt(hop: Hop, member: Member, product: Product, reference: str, week: Week) -> None:
+def queue_receipt(hop: Hop, member: Reporter, reference: str, week: Week) -> None:
     """The receipt, in the member's language, through the outbox (sent after the hop commits)."""
     from sms.outbox import queue_sms
 
+    product = member.product
     text = hop.t(
         RECEIPT,
         name=member.name,
@@ -291,7 +303,7 @@ def queue_receipt(hop: Hop, member: Member, product: Product, reference: str, we
         language=hop.language,
         now=hop.now,
         cooperative_id=member.cooperative_id,
-        member_id=member.id,
+        member_id=member.member_id,
         cost_per_segment=hop.config.SMS_COST_PER_SEGMENT,
     )
 

@@ -18,12 +18,12 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Integer, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from models import audit
 from models.cooperative import Member
-from models.database import for_update
+from models.database import for_update, plain_rows
 from models.enums import Source
 
 SCHEME = "scrypt"
@@ -89,37 +89,65 @@ def _load_for_update(session: Session, member_id: int) -> Member:
     return session.scalars(for_update(session, select(Member).where(Member.id == member_id))).one()
 
 
+# What a PIN entry reads, built once (compiled once, prepared by the driver): three columns, not
+# the member entity, because every dial checks a PIN and the entity costs more CPU than the query.
+_PIN_STATE = select(Member.pin_hash, Member.wrong_pins, Member.locked).where(
+    Member.id == bindparam("member_id", type_=Integer)
+)
+
+
 def check_pin(
     session: Session, member_id: int, pin: str, *, secret: str, now: datetime, source: str = Source.USSD
 ) -> PinCheck:
-    """Verify a PIN entry and count it: a wrong one adds to the count, the third locks, a right one resets."""
-    member = _load_for_update(session, member_id)
-    if member.locked:
+    """Verify a PIN entry and count it: a wrong one adds to the count, the third locks, a right one resets.
+
+    The PIN is checked against the row as read, without locking it: a right PIN with no count to
+    reset (nearly every dial) writes nothing, so the hop needs no transaction. The count is one
+    atomic UPDATE of a member not yet locked: entries racing each add one, and exactly one of
+    them locks the member (it sees `locked` turn true in what the UPDATE returns).
+    """
+    stored, wrong_pins, locked = plain_rows(session, _PIN_STATE, {"member_id": member_id})[0]
+    if locked:
         return PinCheck(ok=False, tries_left=0, locked=True)
-    if verify_pin(pin, member.pin_hash, secret):
-        if member.wrong_pins:
-            member.wrong_pins = 0
-            member.updated_at = now
+    if verify_pin(pin, stored, secret):
+        if wrong_pins:
+            session.execute(
+                update(Member)
+                .where(Member.id == member_id, Member.locked.is_(False))
+                .values(wrong_pins=0, updated_at=now)
+            )
         return PinCheck(ok=True, tries_left=MAX_WRONG, locked=False)
-    member.wrong_pins = (member.wrong_pins or 0) + 1
-    member.updated_at = now
-    if member.wrong_pins >= MAX_WRONG:
-        member.locked = True
-        audit.record(
+    counted = session.execute(
+        # ORM-enabled: a Member the session already holds gets the new values too.
+        update(Member)
+        .where(Member.id == member_id, Member.locked.is_(False))
+        .values(
+            wrong_pins=Member.wrong_pins + 1,
+            locked=Member.wrong_pins + 1 >= MAX_WRONG,
+            updated_at=now,
+        )
+        .returning(Member.wrong_pins, Member.locked)
+        .execution_options(synchronize_session="fetch")  # its SET reads the row: no evaluating in memory
+    ).all()
+    if not counted:  # another entry locked the member since the row was read
+        return PinCheck(ok=False, tries_left=0, locked=True)
+    wrong_pins, just_locked = counted[0]
+    if just_locked:
+        audit.write(
             session,
-            actor=audit.actor_of(member),
+            actor=audit.member_actor(member_id),
             action="pin.lock",
-            target=f"member:{member.id}",
+            target=f"member:{member_id}",
             source=source,
             at=now,
-            member_id=member.id,
-            after={"wrong_pins": member.wrong_pins},
+            member_id=member_id,
+            after={"wrong_pins": wrong_pins},
         )
     return PinCheck(
         ok=False,
-        tries_left=max(0, MAX_WRONG - member.wrong_pins),
-        locked=member.locked,
-        just_locked=member.locked,
+        tries_left=max(0, MAX_WRONG - wrong_pins),
+        locked=bool(just_locked),
+        just_locked=bool(just_locked),
     )
 
 

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import Integer, String, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from i18n.accents import strip_accents
@@ -25,7 +25,7 @@ from models import audit, codes
 from models.activity import ProductionReport
 from models.clock import DAKAR
 from models.cooperative import Cooperative, Member, Product
-from models.database import lock_member
+from models.database import is_postgres, plain_rows
 from models.enums import MemberStatus, Source
 from models.errors import NotFound, Refused
 
@@ -213,22 +213,154 @@ def sort_key(name: str) -> str:
     return strip_accents(name).casefold()
 
 
-def products_of(session: Session, cooperative_id: int) -> list[Product]:
+# The statements of the USSD production screens, built once (compiled once, prepared by the
+# driver) and run on the session's connection: plain columns, no entities (see plain_rows).
+_PRODUCTS = select(Product.id, Product.name, Product.unit).where(
+    Product.cooperative_id == bindparam("cooperative_id", type_=Integer)
+)
+
+
+# A member's current report of a product for a week, reached by member whatever the statistics say:
+# the week is compared as one expression (year * 100 + week) that no index matches, so the planner
+# cannot take the index by week (every report of that week) for the lookup of one member's report.
+# With the statistics of a table freshly created or still small, it did, and the lookup read the
+# whole week.
+def _member_week(product_id) -> list:
+    year_week = ProductionReport.iso_year * 100 + ProductionReport.iso_week
+    return [
+        ProductionReport.member_id == bindparam("member_id", type_=Integer),
+        ProductionReport.product_id == product_id,
+        year_week == bindparam("year_week", type_=Integer),
+        ProductionReport.superseded_at.is_(None),
+    ]
+
+
+_CURRENT = (
+    select(ProductionReport.quantity).where(*_member_week(Product.id)).correlate(Product).scalar_subquery()
+)
+_PRODUCT = select(Product.name, Product.unit).where(
+    Product.id == bindparam("product_id", type_=Integer),
+    Product.cooperative_id == bindparam("cooperative_id", type_=Integer),
+)
+# The product about to be confirmed and what the member already reported of it that week.
+_PRODUCT_AND_CURRENT = _PRODUCT.add_columns(_CURRENT)
+# The member (their row locked for the transaction on PostgreSQL) and the product, when it is one
+# of the member's cooperative: one statement for what saving a report must lock and read.
+_REPORTER = (
+    select(Member.id, Member.cooperative_id, Member.name, Member.phone, Product.name, Product.unit)
+    .outerjoin(
+        Product,
+        and_(
+            Product.id == bindparam("product_id", type_=Integer),
+            Product.cooperative_id == Member.cooperative_id,
+        ),
+    )
+    .where(Member.id == bindparam("member_id", type_=Integer))
+)
+# On PostgreSQL the same statement also takes the new report's id from its sequence, so the
+# report is inserted with its reference (derived from the id) instead of updated to carry it: one
+# statement and one row version fewer. An id taken for a save that turns out a replay is skipped.
+_REPORTER_LOCKED = _REPORTER.add_columns(
+    func.nextval(f"{ProductionReport.__tablename__}_id_seq", type_=Integer)
+).with_for_update(of=Member)
+# The report a key already saved, and the member's current report of the product and week.
+_SAVED_OR_CURRENT = select(
+    ProductionReport.id,
+    ProductionReport.reference,
+    ProductionReport.quantity,
+    ProductionReport.idempotency_key,
+).where(
+    or_(
+        ProductionReport.idempotency_key == bindparam("key", type_=String),
+        and_(*_member_week(bindparam("product_id", type_=Integer))),
+    )
+)
+_INSERT = insert(ProductionReport)
+_INSERT_RETURNING_ID = insert(ProductionReport).returning(ProductionReport.id)
+_SET_REFERENCE = (
+    update(ProductionReport)
+    .where(ProductionReport.id == bindparam("report_id", type_=Integer))
+    .values(reference=bindparam("reference", type_=String))
+)
+_SUPERSEDE = (
+    update(ProductionReport)
+    .where(ProductionReport.id == bindparam("report_id", type_=Integer))
+    .values(superseded_at=bindparam("at", type_=ProductionReport.superseded_at.type))
+)
+
+
+@dataclass(frozen=True)
+class ProductLine:
+    """A product as the USSD screens show it."""
+
+    id: int
+    name: str
+    unit: str
+
+
+def products_of(session: Session, cooperative_id: int) -> list[ProductLine]:
     """The cooperative's products in alphabetical order (the USSD list order).
 
     Sorted here rather than by SQL ORDER BY, whose collation differs between SQLite and PostgreSQL.
     """
-    rows = session.scalars(select(Product).where(Product.cooperative_id == cooperative_id)).all()
-    return sorted(rows, key=lambda p: (sort_key(p.name), p.id))
+    rows = plain_rows(session, _PRODUCTS, {"cooperative_id": cooperative_id})
+    return sorted((ProductLine(*row) for row in rows), key=lambda p: (sort_key(p.name), p.id))
+
+
+def product_line(session: Session, *, cooperative_id: int, product_id: int) -> ProductLine | None:
+    """One product of the cooperative (None when it is not one of theirs)."""
+    rows = plain_rows(session, _PRODUCT, {"product_id": product_id, "cooperative_id": cooperative_id})
+    return ProductLine(product_id, *rows[0]) if rows else None
+
+
+def product_and_current(
+    session: Session, *, member_id: int, cooperative_id: int, product_id: int, week: Week
+) -> tuple[ProductLine | None, int | None]:
+    """The product (None when not the cooperative's) and the member's current quantity of it that week."""
+    rows = plain_rows(
+        session,
+        _PRODUCT_AND_CURRENT,
+        {
+            "product_id": product_id,
+            "cooperative_id": cooperative_id,
+            "member_id": member_id,
+            "year_week": week.year * 100 + week.number,
+        },
+    )
+    if not rows:
+        return None, None
+    name, unit, current = rows[0]
+    return ProductLine(product_id, name, unit), current
+
+
+@dataclass(frozen=True)
+class Reporter:
+    """A member saving a report and the product, as read (and locked) by `save_report`."""
+
+    member_id: int
+    cooperative_id: int
+    name: str
+    phone: str | None
+    product: ProductLine
+
+
+@dataclass(frozen=True)
+class SavedRow:
+    """A production report as saving one needs it."""
+
+    id: int
+    reference: str | None
+    quantity: int
 
 
 @dataclass(frozen=True)
 class SavedReport:
-    """The outcome of a save: the report, whether this call created it, and what it superseded."""
+    """The outcome of a save: the report, whether this call created it, what it superseded, who saved it."""
 
-    report: ProductionReport
+    report: SavedRow
     created: bool
-    superseded: ProductionReport | None = None
+    reporter: Reporter
+    superseded: SavedRow | None = None
 
 
 def check_quantity(quantity: int) -> None:
@@ -237,11 +369,27 @@ def check_quantity(quantity: int) -> None:
         raise Refused("quantity", quantity=quantity, maximum=MAX_QUANTITY)
 
 
+def _reporter(session: Session, member_id: int, product_id: int) -> tuple[Reporter, int | None]:
+    """Lock the member's row and read the product of their cooperative, in one statement.
+
+    Also the id the new report will have, on PostgreSQL (None on SQLite: the insert returns it).
+    """
+    statement = _REPORTER_LOCKED if is_postgres(session) else _REPORTER
+    rows = plain_rows(session, statement, {"member_id": member_id, "product_id": product_id})
+    if not rows:
+        raise NotFound(f"no member {member_id}")
+    member_id, cooperative_id, name, phone, product_name, unit, *next_id = rows[0]
+    if product_name is None:
+        raise Refused("product", product=product_id)
+    product = ProductLine(product_id, product_name, unit)
+    return Reporter(member_id, cooperative_id, name, phone, product), next(iter(next_id), None)
+
+
 def save_report(
     session: Session,
     *,
-    member: Member,
-    product: Product,
+    member_id: int,
+    product_id: int,
     quantity: int,
     week: Week,
     now: datetime,
@@ -254,62 +402,67 @@ def save_report(
     The same `idempotency_key` again returns the report it saved, changing nothing. The member's
     row is locked first (PostgreSQL; SQLite transactions are serialised already) so two reports
     racing for the same week supersede one another in order instead of both staying current.
+    Refused("product") when the product is not of the member's cooperative.
     """
     check_quantity(quantity)
-    if product.cooperative_id != member.cooperative_id:
-        raise Refused("product", product=product.id)
     if week.monday > local_today(now, tz):
         raise Refused("week", week=week.key)
-    lock_member(session, member.id)
-    if idempotency_key is not None:
-        done = session.scalar(
-            select(ProductionReport).where(ProductionReport.idempotency_key == idempotency_key)
-        )
-        if done is not None:
-            return SavedReport(done, created=False)
-    earlier = session.scalar(
-        select(ProductionReport).where(
-            ProductionReport.member_id == member.id,
-            ProductionReport.product_id == product.id,
-            ProductionReport.iso_year == week.year,
-            ProductionReport.iso_week == week.number,
-            ProductionReport.superseded_at.is_(None),
-        )
-    )
-    if earlier is not None:
-        earlier.superseded_at = now
-        # The partial unique index allows one current report per week: retire the old one first.
-        session.flush()
-    report = ProductionReport(
-        member_id=member.id,
-        product_id=product.id,
-        quantity=quantity,
-        iso_year=week.year,
-        iso_week=week.number,
-        reported_at=now,
-        source=str(source),
-        idempotency_key=idempotency_key,
-    )
-    session.add(report)
-    session.flush()
-    report.reference = codes.encode(REFERENCE_PREFIX, report.id)
-    audit.record(
+    reporter, report_id = _reporter(session, member_id, product_id)
+    found = plain_rows(
         session,
-        actor=audit.actor_of(member),
+        _SAVED_OR_CURRENT,
+        {
+            "key": idempotency_key,
+            "member_id": member_id,
+            "product_id": product_id,
+            "year_week": week.year * 100 + week.number,
+        },
+    )
+    earlier = None
+    for found_id, found_reference, found_quantity, key in found:
+        if idempotency_key is not None and key == idempotency_key:
+            done = SavedRow(found_id, found_reference, found_quantity)
+            return SavedReport(done, created=False, reporter=reporter)
+        earlier = SavedRow(found_id, found_reference, found_quantity)
+    connection = session.connection()
+    if earlier is not None:
+        # The partial unique index allows one current report per week: retire the old one first.
+        connection.execute(_SUPERSEDE, {"report_id": earlier.id, "at": now})
+    row = {
+        "member_id": member_id,
+        "product_id": product_id,
+        "quantity": quantity,
+        "iso_year": week.year,
+        "iso_week": week.number,
+        "reported_at": now,
+        "source": str(source),
+        "idempotency_key": idempotency_key,
+    }
+    if report_id is not None:
+        reference = codes.encode(REFERENCE_PREFIX, report_id)
+        connection.execute(_INSERT, {**row, "id": report_id, "reference": reference})
+    else:
+        report_id = connection.execute(_INSERT_RETURNING_ID, row).scalar_one()
+        reference = codes.encode(REFERENCE_PREFIX, report_id)
+        connection.execute(_SET_REFERENCE, {"report_id": report_id, "reference": reference})
+    audit.write(
+        session,
+        actor=audit.member_actor(member_id),
         action="production.report",
-        target=f"production:{report.reference}",
+        target=f"production:{reference}",
         source=str(source),
         at=now,
-        member_id=member.id,
+        member_id=member_id,
         before={"reference": earlier.reference, "quantity": earlier.quantity} if earlier else None,
         after={
-            "product": product.name,
-            "unit": product.unit,
+            "product": reporter.product.name,
+            "unit": reporter.product.unit,
             "quantity": quantity,
             "week": week.key,
         },
     )
-    return SavedReport(report, created=True, superseded=earlier)
+    report = SavedRow(report_id, reference, quantity)
+    return SavedReport(report, created=True, reporter=reporter, superseded=earlier)
 
 
 # --- figures for coordinators ------------------------------------------------------------------

@@ -62,3 +62,32 @@ def test_three_wrong_pins_lock_and_a_right_one_resets_the_count(db):
     assert [r.tries_left for r in results] == [2, 1, 0]
     assert results[-1].locked and member.locked
     assert not check_pin(db, member.id, "4827", secret="s", now=DEFAULT_NOW).ok  # locked stays locked
+
+
+def test_an_entry_counted_after_another_locked_the_member_is_refused_and_does_not_lock_again(db):
+    """The count is one UPDATE of a member not yet locked: an entry losing the race only sees the lock."""
+    member = f.member(db, f.coop(db))
+    set_pin(db, member.id, "4827", secret="s", now=DEFAULT_NOW)
+    for _ in range(MAX_WRONG - 1):
+        check_pin(db, member.id, "1111", secret="s", now=DEFAULT_NOW)
+    db.commit()
+    # Both entries read the row before either counted (two sessions at once): simulated by locking
+    # the member between the read and the count of the second one.
+    import models.pin as pin_module
+
+    real_rows = pin_module.plain_rows
+
+    def read_then_lose_the_race(session, statement, params):
+        rows = real_rows(session, statement, params)
+        pin_module.plain_rows = real_rows  # the other entry reads and counts as usual
+        assert check_pin(db, member.id, "2222", secret="s", now=DEFAULT_NOW).just_locked
+        return rows
+
+    pin_module.plain_rows = read_then_lose_the_race
+    try:
+        late = check_pin(db, member.id, "3333", secret="s", now=DEFAULT_NOW)
+    finally:
+        pin_module.plain_rows = real_rows
+    assert late.locked and not late.ok and not late.just_locked and late.tries_left == 0
+    db.commit()
+    assert member.wrong_pins == MAX_WRONG and member.locked

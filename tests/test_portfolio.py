@@ -379,8 +379,8 @@ def test_production_per_product_against_previous_month_and_year(db, book):
     for member, product, quantity, wk in reports:
         production.save_report(
             db,
-            member=member,
-            product=product,
+            member_id=member.id,
+            product_id=product.id,
             quantity=quantity,
             week=wk,
             now=DEFAULT_NOW,
@@ -390,8 +390,8 @@ def test_production_per_product_against_previous_month_and_year(db, book):
     # A second report for the same week supersedes the first: 100 → 120.
     production.save_report(
         db,
-        member=m[1],
-        product=arachide,
+        member_id=m[1].id,
+        product_id=arachide.id,
         quantity=120,
         week=week(2026, 45),
         now=DEFAULT_NOW,

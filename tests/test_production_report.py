@@ -130,8 +130,8 @@ def test_a_report_gets_a_checked_reference_and_an_audit_event(db, grower):
     member, product = grower
     saved = save_report(
         db,
-        member=member,
-        product=product,
+        member_id=member.id,
+        product_id=product.id,
         quantity=120,
         week=THIS_WEEK,
         now=DEFAULT_NOW,
@@ -150,8 +150,8 @@ def test_the_same_idempotency_key_saves_once(db, grower):
     member, product = grower
     first = save_report(
         db,
-        member=member,
-        product=product,
+        member_id=member.id,
+        product_id=product.id,
         quantity=50,
         week=THIS_WEEK,
         now=DEFAULT_NOW,
@@ -160,8 +160,8 @@ def test_the_same_idempotency_key_saves_once(db, grower):
     db.commit()
     again = save_report(
         db,
-        member=member,
-        product=product,
+        member_id=member.id,
+        product_id=product.id,
         quantity=50,
         week=THIS_WEEK,
         now=DEFAULT_NOW,
@@ -178,8 +178,8 @@ def test_a_second_report_for_the_same_week_supersedes_the_first(db, grower):
     member, product = grower
     first = save_report(
         db,
-        member=member,
-        product=product,
+        member_id=member.id,
+        product_id=product.id,
         quantity=50,
         week=THIS_WEEK,
         now=DEFAULT_NOW,
@@ -187,7 +187,13 @@ def test_a_second_report_for_the_same_week_supersedes_the_first(db, grower):
     )
     later = DEFAULT_NOW + timedelta(hours=2)
     second = save_report(
-        db, member=member, product=product, quantity=80, week=THIS_WEEK, now=later, idempotency_key="b:1"
+        db,
+        member_id=member.id,
+        product_id=product.id,
+        quantity=80,
+        week=THIS_WEEK,
+        now=later,
+        idempotency_key="b:1",
     )
     db.commit()
     assert second.superseded is not None and second.superseded.id == first.report.id
@@ -198,8 +204,8 @@ def test_a_second_report_for_the_same_week_supersedes_the_first(db, grower):
     # Last week is a different week: it does not supersede this week's report.
     save_report(
         db,
-        member=member,
-        product=product,
+        member_id=member.id,
+        product_id=product.id,
         quantity=10,
         week=THIS_WEEK.previous(),
         now=later,
@@ -237,8 +243,8 @@ def test_quantities_outside_the_range_are_refused(db, grower, quantity):
     with pytest.raises(Refused) as err:
         save_report(
             db,
-            member=member,
-            product=product,
+            member_id=member.id,
+            product_id=product.id,
             quantity=quantity,
             week=THIS_WEEK,
             now=DEFAULT_NOW,
@@ -256,8 +262,8 @@ def test_another_cooperatives_product_and_future_weeks_are_refused(db, grower):
     with pytest.raises(Refused, match="product"):
         save_report(
             db,
-            member=member,
-            product=foreign,
+            member_id=member.id,
+            product_id=foreign.id,
             quantity=5,
             week=THIS_WEEK,
             now=DEFAULT_NOW,
@@ -266,8 +272,8 @@ def test_another_cooperatives_product_and_future_weeks_are_refused(db, grower):
     with pytest.raises(Refused, match="week"):
         save_report(
             db,
-            member=member,
-            product=own,
+            member_id=member.id,
+            product_id=own.id,
             quantity=5,
             week=THIS_WEEK.next(),
             now=DEFAULT_NOW,
@@ -314,8 +320,8 @@ class Dataset:
         """Save through the operation and remember what should now be current."""
         save_report(
             db,
-            member=self.members[member_key],
-            product=product,
+            member_id=self.members[member_key].id,
+            product_id=product.id,
             quantity=quantity,
             week=week,
             now=at,

@@ -462,8 +462,8 @@ def test_my_reports_lists_the_last_4_weeks_newest_first(db, awa, phone, clock):
     ]:
         save_report(
             db,
-            member=awa,
-            product=products[name],
+            member_id=awa.id,
+            product_id=products[name].id,
             quantity=quantity,
             week=Week.of(clock.today() - timedelta(weeks=weeks_ago)),
             now=clock.now(),

@@ -209,18 +209,55 @@ def test_read_only_hops_cost_their_statements_alone_on_postgresql(phone, wire):
 
 
 def test_a_hop_that_writes_opens_one_transaction_and_commits_once_on_postgresql(phone, wire):
-    """The PIN check (it resets the wrong-PIN count): BEGIN before the write, one COMMIT."""
+    """A wrong PIN (it adds to the count): BEGIN before the write, one COMMIT."""
+    phone.dial()
+    wire()
+    phone.press("9999")
+    commands = _commands(wire())
+    assert commands == ["BEGIN", "COMMIT"]
+
+
+def test_a_right_pin_with_no_count_to_reset_writes_nothing_on_postgresql(phone, wire):
+    """Nearly every dial: the PIN is checked against the row as read, one statement, no transaction."""
     phone.dial()
     wire()
     phone.press(PIN)
-    commands = _commands(wire())
-    assert commands == ["BEGIN", "COMMIT"]
+    lines = wire()
+    assert _commands(lines) == []
+    assert sum(1 for line in lines if line.startswith("F") and "\tExecute\t" in line) == 1
 
 
 def test_the_first_hop_reads_the_member_without_a_transaction_on_postgresql(phone, wire):
     """Dialling looks the phone up: one statement, one round trip."""
     wire()
     phone.dial()
+    lines = wire()
+    assert _commands(lines) == []
+    assert _round_trips(lines) == 1
+
+
+def test_a_production_report_is_saved_by_four_statements_in_one_transaction_on_postgresql(phone, wire, db):
+    """Lock the member and read the product (with the new id), find the week's report, insert, audit."""
+    from models.cooperative import Cooperative
+
+    f.product(db, db.get(Cooperative, 1), "Arachide", "kg")
+    db.commit()
+    phone.dial()
+    phone.press(PIN)
+    for entry in ["2", "1", "25"]:
+        phone.press(entry)
+    wire()
+    assert phone.press("1").startswith("Enregistré. Réf P")
+    lines = wire()
+    assert _commands(lines) == ["BEGIN", "COMMIT"]
+    assert sum(1 for line in lines if line.startswith("F") and "\tExecute\t" in line) == 4
+
+
+def test_the_end_of_session_notice_is_one_insert_alone_on_postgresql(client, wire):
+    """One statement is its own transaction: no BEGIN or COMMIT round trips around it."""
+    wire()
+    form = {"sessionId": "ATUid_end", "phoneNumber": "+221771234567", "status": "Success"}
+    assert client.post("/ussd/events", data=form).status_code == 200
     lines = wire()
     assert _commands(lines) == []
     assert _round_trips(lines) == 1

@@ -150,8 +150,11 @@ class Engine:
     def _accept(self, screen: Screen, hop: Hop, raw: str) -> tuple[str, tuple[str, object] | None]:
         if screen.is_input:
             hop.value = screen.accept(raw)
-            stored = hop.seal(hop.value) if screen.secret else hop.value
-            save = (screen.save_as, stored) if screen.save_as else None
+            save = None
+            if screen.save_as:
+                # Sealing is a slow hash (scrypt): only for a PIN that is kept (the first entry of
+                # a new PIN), never for one that is only checked and dropped (pin_enter).
+                save = (screen.save_as, hop.seal(hop.value) if screen.secret else hop.value)
             if screen.then is None:
                 raise EngineError(f"input screen {screen.name!r} has no `then`")
             return self.resolve(screen.then, hop), save

@@ -1,7 +1,8 @@
 -- Shared by the scripts: one wrk thread per connection, so a thread's Lua state is one
 -- connection's (a session's hops must not overlap), and a JSON summary line at the end.
--- The script's argument (after `--`) is the round number, so that sessions of a later round
--- never reuse an earlier round's session ids.
+-- The script's arguments (after `--`) are the round number and the run's stamp, so that sessions
+-- of a later round, or of a later run on the same data set, never reuse an earlier one's session
+-- ids (a production report is saved once per session id and step: a reused id would replay it).
 local counter = 0
 local threads = {}
 
@@ -14,7 +15,7 @@ end
 round = "0"
 
 function init(args)
-   round = args[1] or "0"
+   round = (args[2] or "") .. (args[1] or "0")
 end
 
 bad = 0

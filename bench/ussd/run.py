@@ -1,16 +1,21 @@
 """USSD hops under load: wrk against gunicorn (2 sync workers), PostgreSQL and the Redis server.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1/test REDIS_URL=redis://127.0.0.1:6379/13 \\
-        python -m bench.ussd.run [--seconds 20] [--connections 64] [--reuse]
+        python -m bench.ussd.run [--seconds 20] [--connections 64] [--reuse] [--schema S]
+        [--compare S2 [--compare-reuse] [--compare-out FILE]]
 
 Loads 200 000 members and 100 000 loans by COPY (bench/dataset.py) into schema `bench_ussd`, puts
 sessions on the main menu as if their members had typed the PIN, starts gunicorn with the
-project's config on bench/ussd/server.py, and runs in one go:
-  (a) bare Flask `CON hi`; (b) the I/O floor (Redis GET, pipelined SET EX, one member SELECT);
-  (c) the real hop mix after the PIN (balance, back, my loan, main menu), one session per connection.
-Goals: (c) ≥ 0.7 × (b), ≥ 400 hops/s at 64 sessions, p99 ≤ 300 ms; the run is void unless (a)
-reaches 2 000 req/s. Also printed: Redis round trips and SQL statements per hop (counted in-process
-over the same mix) and Redis bytes per live session (MEMORY USAGE). Writes bench/results/ussd.json.
+project's config on bench/ussd/server.py, runs (a) bare Flask `CON hi`, then in interleaved rounds
+(b) the I/O floor (Redis GET, pipelined SET EX, one member SELECT), (c) the real hop mix after the
+PIN (balance, back, my loan, main menu) and (d) whole sessions (dial, PIN, balance, main menu,
+report production with its write, the end-of-session notice), one session per connection.
+Goals: (c) ≥ 0.7 × (b), ≥ 400 hops/s at 64 sessions, p99 ≤ 300 ms, CPU ms per hop ≤ 1.5 × the
+floor's; (d) ≥ 0.5 × (b); the run is void unless (a) reaches 2 000 req/s. Also printed: Redis round
+trips and SQL statements per hop (counted in-process), Redis bytes per live session (MEMORY USAGE)
+and, per hop kind of (d), the web workers' CPU (bench/ussd/session_costs.py). With --compare, a
+second data set gets its own gunicorn and Redis database and is measured in the same rounds, each
+figure beside the other's. Writes bench/results/ussd.json (--out).
 """
 
 from __future__ import annotations
@@ -26,11 +31,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from statistics import mean, median
+from urllib.parse import urlsplit, urlunsplit
 
 from bench.dataset import bench_engine, load, proportions
+from bench.ussd.session_costs import HOPS, counts_per_hop_kind, cpu_per_hop_kind
 from sms.jobs import enqueue_send
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,6 +46,9 @@ SCHEMA = "bench_ussd"
 MEMBERS = 200_000  # the data set's size (bench.run_all --members sets it); members 1..MEMBERS/2 hold a loan
 RESULT = ROOT / "bench" / "results" / "ussd.json"
 THREADS_MAX_SESSIONS = 200  # sessions prepared per connection (40 hops each)
+# Session ids of this run (wrk's sessions and the hop costs'): see bench/ussd/common.lua.
+RUN_STAMP = f"{int(time.time()) % 100_000_000}"
+COST_TID = 777  # the members of the hop-kind costs (bench.ussd.session_costs): no wrk thread's
 SEQUENCE = ["1", "0", "3", "00"]
 
 
@@ -201,6 +212,7 @@ def wrk(port: int, script: str, seconds: int, connections: int, round_no: int = 
         f"http://127.0.0.1:{port}",
         "--",
         str(round_no),
+        RUN_STAMP,
     ]
     env = {**os.environ, "BENCH_LOANS": str(proportions(MEMBERS)["loans"])}
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
@@ -277,66 +289,55 @@ def start_gunicorn(db_url: str, redis_url: str, port: int, workdir: Path) -> sub
     raise SystemExit(f"gunicorn did not start; see {workdir / 'app.log'}")
 
 
-def main() -> None:
-    """Load, prepare, run (a), (b), (c), print the table and the goals."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--seconds", type=int, default=10, help="seconds of each wrk run")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (floor, hop mix, sessions)")
-    parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--reuse", action="store_true", help="keep the loaded schema from a previous run")
-    parser.add_argument("--out", help="result file name under bench/results (default ussd.json)")
-    parser.add_argument("--schema", help="the schema to load (or reuse), default " + SCHEMA)
-    args = parser.parse_args()
-    schema = args.schema or SCHEMA
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is not installed (apt-get install wrk)")
-    redis_url = os.environ.get("REDIS_URL", "").strip()
-    if not redis_url.startswith("redis"):
-        raise SystemExit("set REDIS_URL to the Redis server, e.g. redis://127.0.0.1:6379/13")
+@dataclass
+class Target:
+    """One data set under test: its schema, its Redis database, its gunicorn, what was measured."""
 
-    engine, db_url = bench_engine(schema, fresh=not args.reuse)
-    if not args.reuse:
+    schema: str
+    out: Path
+    redis_url: str
+    db_url: str = ""
+    rt: object = None
+    server: subprocess.Popen | None = None
+    port: int = 0
+    prepared: int = 0
+    per_hop: dict = field(default_factory=dict)
+    session_hops: dict = field(default_factory=dict)
+    runs: dict = field(default_factory=lambda: {"b_io_floor": [], "c_hop_mix": [], "d_session_mix": []})
+    results: dict = field(default_factory=dict)
+    sizes: dict = field(default_factory=dict)
+    costs: dict = field(default_factory=dict)
+
+
+def next_database(redis_url: str) -> str:
+    """The same Redis server, the next database number: the compared data set's sessions apart."""
+    parts = urlsplit(redis_url)
+    number = int(parts.path.strip("/") or 0) + 1
+    return urlunsplit(parts._replace(path=f"/{number}"))
+
+
+def prepare(target: Target, args, reuse: bool) -> None:
+    """Load (unless reused), count per hop in-process, put the (c) mix's sessions on the main menu."""
+    engine, target.db_url = bench_engine(target.schema, fresh=not reuse)
+    if not reuse:
         print(f"loading {MEMBERS} members, {proportions(MEMBERS)['loans']} loans by COPY …", flush=True)
         print(load(engine, **proportions(MEMBERS), today=date.today(), pin_hash=bench_pin_hash()), flush=True)
     engine.dispose()
+    from ussd_app import create_app
 
-    rt = _runtime(db_url, redis_url)
+    rt = target.rt = _runtime(target.db_url, target.redis_url)
     clear_keys(rt)
     prepare_sessions(rt, [999], 20)
-    per_hop = count_per_hop(rt)
-    prepared = prepare_sessions(rt, range(args.connections), THREADS_MAX_SESSIONS)
-    workdir = Path(tempfile.mkdtemp(prefix="bench-ussd-"))
-    port = _free_port()
-    server = start_gunicorn(db_url, redis_url, port, workdir)
-    runs: dict[str, list[dict]] = {"b_io_floor": [], "c_hop_mix": [], "d_session_mix": []}
-    try:
-        for script in ("hi.lua", "floor.lua", "hops.lua", "session.lua"):  # warm-up: pools, caches, plans
-            wrk(port, script, 3, args.connections, 0)
-        time.sleep(1.0)
-        results = {"a_bare_flask": measured(server, port, "hi.lua", args.seconds, args.connections, 0)}
-        # Interleaved rounds (floor, hop mix, whole sessions, floor, …): a change in the machine's
-        # load during the run weighs on both sides of each ratio alike.
-        for n in range(1, args.rounds + 1):
-            for name, script in (
-                ("b_io_floor", "floor.lua"),
-                ("c_hop_mix", "hops.lua"),
-                ("d_session_mix", "session.lua"),
-            ):
-                if name == "c_hop_mix":
-                    time.sleep(0.5)  # the last requests finish before the sessions are reset
-                    clear_keys(rt)
-                    prepare_sessions(rt, range(args.connections), THREADS_MAX_SESSIONS)
-                runs[name].append(measured(server, port, script, args.seconds, args.connections, n))
-        results.update({name: summary(r) for name, r in runs.items()})
-        sizes = session_bytes(rt)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        clear_keys(rt)
-        rt.close()
+    target.per_hop = count_per_hop(rt)
+    members = [member_of(COST_TID, k) for k in range(20)]
+    client = create_app(runtime=rt).test_client()
+    target.session_hops = counts_per_hop_kind(client, rt.engine, members, phone_of, tag=f"n{RUN_STAMP}")
+    target.prepared = prepare_sessions(rt, range(args.connections), THREADS_MAX_SESSIONS)
 
+
+def report(target: Target, args, compared: dict | None) -> None:
+    """Print one data set's table, per-hop counts, hop costs and goals; write its JSON file."""
+    runs, results, costs = target.runs, target.results, target.costs
     a, b, c, d = (results[k] for k in ("a_bare_flask", "b_io_floor", "c_hop_mix", "d_session_mix"))
 
     # Each round's ratio is taken against the floor measured just before it; the median of those.
@@ -350,6 +351,7 @@ def main() -> None:
         "d_over_b": paired("d_session_mix"),
         "cpu_c_over_b": round(c["cpu_ms_per_request"] / b["cpu_ms_per_request"], 3),
     }
+    per_hop, sizes = target.per_hop, target.sizes
     goals = {
         "valid_run (a) >= 2000 req/s": a["rps"] >= 2000,
         "(c) >= 0.7 x (b)": ratios["c_over_b"] >= 0.7,
@@ -363,8 +365,9 @@ def main() -> None:
         "redis bytes per live session <= 512": sizes["memory_usage_max"] <= 512,
     }
     print(
-        f"\nUSSD hops — {args.connections} connections, {args.rounds} interleaved rounds of "
-        f"{args.seconds} s, gunicorn 2 sync workers, {os.cpu_count()} CPUs, {prepared} sessions; medians"
+        f"\nUSSD hops on {target.schema} — {args.connections} connections, {args.rounds} interleaved "
+        f"rounds of {args.seconds} s, gunicorn 2 sync workers, {os.cpu_count()} CPUs, "
+        f"{target.prepared} sessions; medians"
     )
     head = ("req/s", "p50 ms", "p99 ms", "max ms", "CPU ms")
     print(f"{'endpoint':<16}" + "".join(f"{h:>10}" for h in head) + f"{'failed':>8}")
@@ -386,28 +389,161 @@ def main() -> None:
         f"redis per live session: MEMORY USAGE mean {sizes['memory_usage_mean']} B, "
         f"max {sizes['memory_usage_max']} B (value ≤ {sizes['value_bytes_max']} B)"
     )
+    floor_cpu = costs["cpu_ms"]["(b) I/O floor"]
+    print(
+        f"CPU ms per request by hop kind of (d), web workers, one request at a time "
+        f"({costs['sessions_per_round']} sessions x {args.cost_rounds} rounds, medians; × the floor's):"
+    )
+    for name, ms in costs["cpu_ms"].items():
+        count = target.session_hops.get(name)
+        detail = (
+            f"  redis {count['redis_round_trips']}, SQL {count['sql_statements']}, commits {count['commits']}"
+            if count
+            else ""
+        )
+        print(f"  {name:<32}{ms:>7.2f}{ms / floor_cpu:>7.2f} ×{detail}")
+    print(
+        f"  a whole session {costs['session_cpu_ms']:.2f} ms, {costs['per_request_cpu_ms']:.2f} ms a request "
+        f"({len(HOPS)} requests); the floor's / that = {costs['floor_over_per_request']:.2f}"
+    )
     for goal, ok in goals.items():
         print(f"  {'ok  ' if ok else 'MISS'} {goal}")
-    out = RESULT if args.out is None else ROOT / "bench" / "results" / args.out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
+    if compared:
+        print(f"against {compared['schema']} in the same rounds (this / that, medians of the rounds):")
+        for name, v in compared["ratios"].items():
+            print(f"  {name:<16} req/s {v['rps']:.2f}, CPU ms per request {v['cpu_ms_per_request']:.2f}")
+    target.out.parent.mkdir(parents=True, exist_ok=True)
+    target.out.write_text(
         json.dumps(
             {
+                "schema": target.schema,
                 "results": results,
                 "ratios": ratios,
                 "rounds": args.rounds,
                 "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
                 "per_hop": per_hop,
+                "session_hops": target.session_hops,
+                "hop_costs": costs,
                 "session_bytes": sizes,
                 "goals": goals,
                 "connections": args.connections,
                 "seconds": args.seconds,
                 "cpus": os.cpu_count(),
+                "compared_with": compared,
             },
             indent=2,
         )
     )
-    print(f"written {out}")
+    print(f"written {target.out}")
+
+
+def compare(this: Target, that: Target) -> dict:
+    """This data set's figures over that one's, round by round (both measured in the same rounds)."""
+    ratios = {}
+    for name in this.runs:
+        pairs = list(zip(this.runs[name], that.runs[name], strict=True))
+        ratios[name] = {
+            key: round(median(x[key] / y[key] for x, y in pairs), 3) for key in ("rps", "cpu_ms_per_request")
+        }
+    costs = {
+        name: round(this.costs["cpu_ms"][name] / that.costs["cpu_ms"][name], 3)
+        for name in this.costs["cpu_ms"]
+    }
+    return {"schema": that.schema, "ratios": ratios, "hop_costs": costs}
+
+
+def main() -> None:
+    """Load, prepare, run (a), then (b), (c), (d) in interleaved rounds; print the table and the goals."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=int, default=10, help="seconds of each wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (floor, hop mix, sessions)")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--reuse", action="store_true", help="keep the loaded schema from a previous run")
+    parser.add_argument("--out", help="result file name under bench/results (default ussd.json)")
+    parser.add_argument("--schema", help="the schema to load (or reuse), default " + SCHEMA)
+    parser.add_argument("--cost-sessions", type=int, default=200, help="sessions per round of the hop costs")
+    parser.add_argument("--cost-rounds", type=int, default=3, help="rounds of the hop costs")
+    parser.add_argument(
+        "--compare",
+        metavar="SCHEMA",
+        help="a second data set measured in the same interleaved rounds (loaded unless --compare-reuse; "
+        "its sessions in the next Redis database)",
+    )
+    parser.add_argument("--compare-reuse", action="store_true", help="keep the compared schema's data")
+    parser.add_argument("--compare-out", help="the compared data set's result file under bench/results")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    redis_url = os.environ.get("REDIS_URL", "").strip()
+    if not redis_url.startswith("redis"):
+        raise SystemExit("set REDIS_URL to the Redis server, e.g. redis://127.0.0.1:6379/13")
+
+    results_dir = ROOT / "bench" / "results"
+    targets = [
+        Target(args.schema or SCHEMA, RESULT if args.out is None else results_dir / args.out, redis_url)
+    ]
+    if args.compare:
+        out = results_dir / (args.compare_out or f"ussd-{args.compare}.json")
+        targets.append(Target(args.compare, out, next_database(redis_url)))
+    for target, reuse in zip(targets, (args.reuse, args.compare_reuse), strict=False):
+        prepare(target, args, reuse)
+    cost_members = [member_of(COST_TID, k) for k in range(args.cost_sessions)]
+    try:
+        for target in targets:
+            target.port = _free_port()
+            workdir = Path(tempfile.mkdtemp(prefix="bench-ussd-"))
+            target.server = start_gunicorn(target.db_url, target.redis_url, target.port, workdir)
+        for target in targets:
+            for script in ("hi.lua", "floor.lua", "hops.lua", "session.lua"):  # warm-up: pools, caches, plans
+                wrk(target.port, script, 3, args.connections, 0)
+        time.sleep(1.0)
+        for target in targets:
+            a = measured(target.server, target.port, "hi.lua", args.seconds, args.connections, 0)
+            target.results = {"a_bare_flask": a}
+        # Interleaved rounds (floor, hop mix, whole sessions, floor, …; each data set in turn, the
+        # first one first in odd rounds, last in even ones): a change in the machine's load during
+        # the run weighs on both sides of each ratio alike.
+        for n in range(1, args.rounds + 1):
+            for name, script in (
+                ("b_io_floor", "floor.lua"),
+                ("c_hop_mix", "hops.lua"),
+                ("d_session_mix", "session.lua"),
+            ):
+                for target in targets if n % 2 else targets[::-1]:
+                    if name == "c_hop_mix":
+                        time.sleep(0.5)  # the last requests finish before the sessions are reset
+                        clear_keys(target.rt)
+                        prepare_sessions(target.rt, range(args.connections), THREADS_MAX_SESSIONS)
+                    run = measured(target.server, target.port, script, args.seconds, args.connections, n)
+                    target.runs[name].append(run)
+        for target in targets:
+            target.results.update({name: summary(r) for name, r in target.runs.items()})
+            target.sizes = session_bytes(target.rt)
+        # What each hop kind of (d) costs, one request at a time, beside the floor's and bare Flask's.
+        for target in targets:
+            target.costs = cpu_per_hop_kind(
+                target.port,
+                lambda t=target: workers_cpu(t.server),
+                cost_members,
+                phone_of,
+                rounds=args.cost_rounds,
+                tag=f"k{RUN_STAMP}",
+            )
+    finally:
+        for target in targets:
+            if target.server is not None:
+                target.server.terminate()
+                target.server.wait(timeout=30)
+            if target.rt is not None:
+                clear_keys(target.rt)
+                target.rt.close()
+    if len(targets) == 1:
+        report(targets[0], args, None)
+    else:
+        report(targets[0], args, compare(targets[0], targets[1]))
+        report(targets[1], args, compare(targets[1], targets[0]))
 
 
 if __name__ == "__main__":
