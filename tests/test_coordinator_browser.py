@@ -145,8 +145,8 @@ def test_the_regional_overview_shows_every_section_of_its_region_alone(
     for member, product, quantity in ((awa, mil, 30), (louga, niebe, 700)):
         production.save_report(
             db,
-            member=member,
-            product=product,
+            member_id=member.id,
+            product_id=product.id,
             quantity=quantity,
             week=production.Week(2026, 46),
             now=DEFAULT_NOW,

@@ -181,8 +181,8 @@ def _stock(db, coop, seed: int, product_name: str):
     ):
         production.save_report(
             db,
-            member=member,
-            product=product,
+            member_id=member.id,
+            product_id=product.id,
             quantity=quantity,
             week=week,
             now=DEFAULT_NOW,
@@ -313,8 +313,8 @@ def test_a_region_leaks_nothing_of_another(db, programme):
         )
         production.save_report(
             db,
-            member=newcomer,
-            product=programme["products"][key],
+            member_id=newcomer.id,
+            product_id=programme["products"][key].id,
             quantity=555,
             week=production.Week(2026, 46),
             now=DEFAULT_NOW,
