@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Cooperative, Member, Product, member_key
@@ -12,6 +13,16 @@ from models.ledger import create_loan, post_savings
 from tests.conftest import DEFAULT_NOW
 
 _seq = {"phone": 0}
+
+
+def _unused_phone(session: Session) -> str:
+    """The next phone of the sequence that no member has: fixtures also write phones of this range
+    by hand (`+221770001001`), and how far the sequence has gone depends on the tests run before."""
+    while True:
+        _seq["phone"] += 1
+        phone = f"+22177{_seq['phone']:07d}"
+        if session.scalar(select(Member.id).where(Member.phone == phone)) is None:
+            return phone
 
 
 def coop(session: Session, name: str = "GIE Ndiambour", code: str = "NDB", **kw) -> Cooperative:
@@ -42,8 +53,7 @@ def member(
 ) -> Member:
     """A member (with an opening savings entry when `savings` > 0)."""
     if phone is None:
-        _seq["phone"] += 1
-        phone = f"+22177{_seq['phone']:07d}"
+        phone = _unused_phone(session)
     m = Member(
         cooperative_id=cooperative.id,
         member_no=member_no,
