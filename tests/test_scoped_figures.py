@@ -25,7 +25,15 @@ from models import Member, production
 from models.enums import MemberStatus, SmsKind, SmsStatus, Source
 from models.ledger import record_repayment, reverse_repayment, write_off
 from models.messaging import ReminderSent
-from models.portfolio import Dashboard, Month, cooperative_lines, dashboard, empty_portfolio, portfolio
+from models.portfolio import (
+    Dashboard,
+    Month,
+    cooperative_lines,
+    dashboard,
+    empty_portfolio,
+    portfolio,
+    standing,
+)
 from models.portfolio.report import portfolio_report
 from models.portfolio.snapshots import backfill, month_ends
 from models.portfolio.standing import count_arrears, loan_figures
@@ -40,22 +48,7 @@ from ussd_app.admin import charts
 TODAY = date(2026, 12, 1)
 NOV = Month(2026, 11)
 BUDGET = 500
-PORTFOLIO_FIELDS = (
-    "members",
-    "members_inactive",
-    "active_loans",
-    "borrowers",
-    "outstanding",
-    "overdue",
-    "par1_outstanding",
-    "par30_outstanding",
-    "par90_outstanding",
-    "loans_in_arrears",
-    "members_in_arrears",
-    "written_off_outstanding",
-    "recoveries",
-    "savings",
-)
+PORTFOLIO_FIELDS = standing.SUMMED
 # First due dates, as days before TODAY, that put a loan on each bucket's and each PAR's edge.
 DAYS_LATE = (0, 1, 2, 30, 31, 60, 61, 90, 91, 120)
 

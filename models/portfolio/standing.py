@@ -34,6 +34,24 @@ BUCKETS = (
 PAR_DAYS = 30
 
 
+# The Portfolio counts and amounts that add up across cooperatives (a region's, the programme's).
+SUMMED = (
+    "members",
+    "members_inactive",
+    "active_loans",
+    "borrowers",
+    "outstanding",
+    "overdue",
+    "par1_outstanding",
+    "par30_outstanding",
+    "par90_outstanding",
+    "loans_in_arrears",
+    "members_in_arrears",
+    "written_off_outstanding",
+    "recoveries",
+    "savings",
+)
+
 @dataclass
 class Bucket:
     """One ageing bucket: active loans whose days late fall in [low, high]."""
@@ -104,22 +122,7 @@ class Portfolio:
 
     def absorb(self, other: Portfolio) -> None:
         """Add another portfolio's figures to this one (the overall total of the cooperatives)."""
-        for name in (
-            "members",
-            "members_inactive",
-            "active_loans",
-            "borrowers",
-            "outstanding",
-            "overdue",
-            "par1_outstanding",
-            "par30_outstanding",
-            "par90_outstanding",
-            "loans_in_arrears",
-            "members_in_arrears",
-            "written_off_outstanding",
-            "recoveries",
-            "savings",
-        ):
+        for name in SUMMED:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for mine, theirs in zip(self.buckets, other.buckets, strict=True):
             mine.loans += theirs.loans
