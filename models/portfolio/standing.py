@@ -52,6 +52,7 @@ SUMMED = (
     "savings",
 )
 
+
 @dataclass
 class Bucket:
     """One ageing bucket: active loans whose days late fall in [low, high]."""
