@@ -26,8 +26,8 @@ from africastalking.Service import AfricasTalkingException
 from africastalking.SMS import SMSService
 
 from config import Config
-from sms.exceptions import SmsRejected, SmsUnavailable, SmsUncertain
-from sms.gateways.base import Gateway, RecipientResult, never_connected, thread_session
+from sms.exceptions import SmsRejected, SmsUnavailable
+from sms.gateways.base import Gateway, RecipientResult, thread_session, transport_error
 
 log = logging.getLogger("mbolo.sms")
 
@@ -134,16 +134,8 @@ class AfricasTalkingGateway(Gateway):
             if exc.status == 429 or exc.status >= 500:
                 raise SmsUnavailable(f"HTTP {exc.status}", retry_after=exc.retry_after) from exc
             raise SmsRejected(f"HTTP {exc.status}: {exc.body[:120]}") from exc
-        except requests.ConnectTimeout as exc:
-            raise SmsUnavailable(f"timeout: {type(exc).__name__}") from exc
-        except requests.Timeout as exc:
-            raise SmsUncertain(f"timeout: {type(exc).__name__}") from exc
-        except requests.ConnectionError as exc:
-            if never_connected(exc):
-                raise SmsUnavailable(f"connection error: {type(exc).__name__}") from exc
-            raise SmsUncertain(f"connection dropped: {type(exc).__name__}") from exc
         except requests.RequestException as exc:
-            raise SmsUnavailable(f"request error: {type(exc).__name__}") from exc
+            raise transport_error(exc) from exc
         return self.read_answer(answer)
 
     @staticmethod

@@ -12,7 +12,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from config import Config
-from sms.exceptions import SmsError
+from sms.exceptions import SmsError, SmsUnavailable, SmsUncertain
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,21 @@ def never_connected(exc: requests.ConnectionError) -> bool:
     """True when no connection was made (refused, unresolvable), so the request cannot have been read."""
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
     return isinstance(reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError))
+
+
+def transport_error(exc: requests.RequestException) -> SmsError:
+    """What a failed request means for the outbox: unavailable (never read: retry) or uncertain (it may
+    have been read: no blind retry, a receipt must not be sent twice)."""
+    name = type(exc).__name__
+    if isinstance(exc, requests.ConnectTimeout):
+        return SmsUnavailable(f"timeout: {name}")
+    if isinstance(exc, requests.Timeout):
+        return SmsUncertain(f"timeout: {name}")
+    if isinstance(exc, requests.ConnectionError):
+        if never_connected(exc):
+            return SmsUnavailable(f"connection error: {name}")
+        return SmsUncertain(f"connection dropped: {name}")
+    return SmsUnavailable(f"request error: {name}")
 
 
 def thread_session(local, pool_size: int, every: list) -> requests.Session:

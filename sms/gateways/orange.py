@@ -31,8 +31,8 @@ import redis
 import requests
 
 from config import Config
-from sms.exceptions import SmsError, SmsRejected, SmsUnavailable, SmsUncertain
-from sms.gateways.base import Gateway, RecipientResult, never_connected, thread_session
+from sms.exceptions import SmsError, SmsRejected, SmsUnavailable
+from sms.gateways.base import Gateway, RecipientResult, thread_session, transport_error
 
 log = logging.getLogger("mbolo.sms")
 
@@ -282,16 +282,8 @@ class OrangeGateway(Gateway):
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         try:
             return self.http().post(self.url, json=body, headers=headers, timeout=self.timeout)
-        except requests.ConnectTimeout as exc:
-            raise SmsUnavailable(f"timeout: {type(exc).__name__}") from exc
-        except requests.Timeout as exc:
-            raise SmsUncertain(f"timeout: {type(exc).__name__}") from exc
-        except requests.ConnectionError as exc:
-            if never_connected(exc):
-                raise SmsUnavailable(f"connection error: {type(exc).__name__}") from exc
-            raise SmsUncertain(f"connection dropped: {type(exc).__name__}") from exc
         except requests.RequestException as exc:
-            raise SmsUnavailable(f"request error: {type(exc).__name__}") from exc
+            raise transport_error(exc) from exc
 
     @staticmethod
     def read_answer(number: str, response: requests.Response) -> RecipientResult:
