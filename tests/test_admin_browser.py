@@ -105,12 +105,21 @@ def _wait_for(driver, css: str):
 
 
 def _wait_text(driver, css: str, fragment: str) -> str:
+    """The element's text once it holds `fragment` (a timeout fails the test).
+
+    The page replaces the screen while we read it: Chromium then reports the node as stale, or as
+    "Node with given id does not belong to the document" (a plain WebDriverException), so both are
+    read again until the wait ends, and the text returned is the one that was checked.
+    """
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, WAIT).until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, css), fragment))
-    return driver.find_element(By.CSS_SELECTOR, css).text
+    def holding(d):
+        text = d.find_element(By.CSS_SELECTOR, css).text
+        return text if fragment in text else False
+
+    return WebDriverWait(driver, WAIT, ignored_exceptions=(WebDriverException,)).until(holding)
 
 
 @pytest.fixture
